@@ -1,0 +1,1 @@
+"""GitOps reconciler for machine-learning platforms."""
