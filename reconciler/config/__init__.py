@@ -1,0 +1,43 @@
+"""The environments repository: load, validate against the schemas, resolve into a typed landscape."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from reconciler.config.load import LoadResult, load_repository
+from reconciler.config.model import Landscape
+
+__all__ = ["Landscape", "RepositoryNotFound", "landscape_from", "load_landscape"]
+from reconciler.config.resolve import resolve
+from reconciler.config.schema import validate_document
+from reconciler.errors import InvalidRepository, ReconcilerError
+
+
+class RepositoryNotFound(ReconcilerError):
+    """The path given as the environments repository is not a directory."""
+
+
+def landscape_from(loaded: LoadResult) -> Landscape:
+    """Validate and resolve loaded documents; raises InvalidRepository with every error found."""
+    errors = list(loaded.errors)
+    valid = []
+    broken: set[tuple[str, str]] = set()
+    for document in loaded.documents:
+        document_errors = validate_document(document)
+        errors.extend(document_errors)
+        if document_errors:
+            broken.add((document.kind, document.name))
+        else:
+            valid.append(document)
+    landscape, reference_errors = resolve(valid, loaded.files, broken)
+    errors.extend(reference_errors)
+    if errors:
+        raise InvalidRepository(errors)
+    return landscape
+
+
+def load_landscape(root: Path) -> Landscape:
+    """Read, validate and resolve the environments repository at ``root``."""
+    if not root.is_dir():
+        raise RepositoryNotFound(f"{root}: no such directory; pass the path of an environments repository")
+    return landscape_from(load_repository(root))

@@ -1,0 +1,187 @@
+"""The typed model of an environments repository, after resolution."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from reconciler.errors import Location
+
+DEFAULT_ALLOWED_CLUSTER_ROLES = ("view", "edit", "admin")
+DEFAULT_MASS_DELETE_PERCENT = 25
+MANAGED_BY_LABEL = "app.kubernetes.io/managed-by"
+MANAGED_BY_VALUE = "reconciler"
+ENVIRONMENT_LABEL = "reconciler/environment"
+# Namespaces the reconciler never manages: they belong to Kubernetes itself or to the reconciler.
+RESERVED_NAMESPACES = frozenset({"default", "kube-system", "kube-public", "kube-node-lease", "reconciler-system"})
+
+OnRemove = Literal["orphan", "delete"]
+Network = Literal["isolated", "open"]
+RiskLevel = Literal["info", "warn", "block"]
+
+
+@dataclass(frozen=True)
+class ChangeWindow:
+    environments: tuple[str, ...]
+    days: tuple[str, ...]
+    start: str | None
+    end: str | None
+    freezes: tuple[tuple[str, str, str], ...]  # (from, to, reason), dates inclusive, UTC
+
+
+@dataclass(frozen=True)
+class Platform:
+    name: str
+    allowed_cluster_roles: tuple[str, ...] = DEFAULT_ALLOWED_CLUSTER_ROLES
+    control_plane_namespace: str | None = None
+    control_plane_cluster: str | None = None
+    mass_delete_percent: int = DEFAULT_MASS_DELETE_PERCENT
+    risk_rules: dict[str, RiskLevel] = field(default_factory=dict)
+    risk_by_environment: dict[str, dict[str, RiskLevel]] = field(default_factory=dict)
+    change_windows: tuple[ChangeWindow, ...] = ()
+    location: Location | None = None
+
+
+@dataclass(frozen=True)
+class SecretKeyRef:
+    name: str
+    key: str
+
+
+@dataclass(frozen=True)
+class KubeconfigSecret:
+    namespace: str
+    name: str
+    key: str
+    context: str | None
+
+
+@dataclass(frozen=True)
+class ClusterConnection:
+    context: str | None = None
+    in_cluster: bool = False
+    kubeconfig_secret: KubeconfigSecret | None = None
+
+
+@dataclass(frozen=True)
+class NodePool:
+    name: str
+    node_selector: dict[str, str]
+    tolerations: tuple[dict[str, Any], ...]
+    gpu: bool
+
+
+@dataclass(frozen=True)
+class Cluster:
+    name: str
+    connection: ClusterConnection
+    node_pools: dict[str, NodePool]
+    location: Location
+
+
+@dataclass(frozen=True)
+class ServiceAccountRef:
+    namespace: str
+    name: str
+
+
+@dataclass(frozen=True)
+class Team:
+    name: str
+    groups: tuple[str, ...]
+    users: tuple[str, ...]
+    service_accounts: tuple[ServiceAccountRef, ...]
+    location: Location
+
+
+@dataclass(frozen=True)
+class Access:
+    """A binding of a team or a single user to an allowed ClusterRole, in one environment."""
+
+    subject: Literal["team", "user"]
+    name: str
+    role: str
+
+
+@dataclass(frozen=True)
+class Queue:
+    name: str
+    concurrency: int
+    priority: int
+    node_pool: str | None
+
+
+@dataclass(frozen=True)
+class AgentConnection:
+    name: str
+    kind: str
+    secret: str | None
+    config_map: str | None
+    mount_path: str
+
+
+@dataclass(frozen=True)
+class Agent:
+    image: str
+    replicas: int
+    resources: dict[str, dict[str, str]]
+    node_pool: str | None
+    token_secret: SecretKeyRef
+    queues: tuple[Queue, ...]
+    connections: tuple[AgentConnection, ...]
+
+
+@dataclass(frozen=True)
+class Environment:
+    """An environment with its profiles and ``extends`` merged in."""
+
+    name: str
+    protected: bool
+    on_remove: OnRemove
+    adopt: bool
+    quota: dict[str, str]  # ResourceQuota spec.hard, Kubernetes resource names
+    limits: dict[str, dict[str, str]]  # LimitRange container entry: default, defaultRequest, max, min
+    network: Network
+    access: tuple[Access, ...]
+    agent: Agent | None
+    labels: dict[str, str]
+    targets: tuple[tuple[str, str], ...]  # (cluster, namespace)
+    location: Location
+
+
+@dataclass(frozen=True)
+class Target:
+    """One environment placed as one namespace on one cluster: the unit that is rendered and converged."""
+
+    environment: Environment
+    cluster: Cluster
+    namespace: str
+
+    @property
+    def key(self) -> str:
+        return f"{self.cluster.name}/{self.namespace}"
+
+
+@dataclass(frozen=True)
+class Landscape:
+    """Everything a valid environments repository describes."""
+
+    platform: Platform
+    clusters: dict[str, Cluster]
+    teams: dict[str, Team]
+    environments: dict[str, Environment]
+    targets: tuple[Target, ...]
+    files: int = 0
+    profiles: tuple[str, ...] = ()
+
+    def select(self, cluster: str | None = None, environment: str | None = None) -> tuple[Target, ...]:
+        return tuple(
+            t for t in self.targets
+            if (cluster is None or t.cluster.name == cluster) and (environment is None or t.environment.name == environment)
+        )
+
+    def summary(self) -> str:
+        return (
+            f"{len(self.clusters)} cluster(s), {len(self.teams)} team(s), {len(self.profiles)} profile(s), "
+            f"{len(self.environments)} environment(s), {len(self.targets)} target(s) in {self.files} file(s)"
+        )

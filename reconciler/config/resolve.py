@@ -1,0 +1,337 @@
+"""Schema-valid documents -> a resolved :class:`Landscape`, or every reference error found on the way.
+
+Profiles and ``extends`` merge in the order listed (see :mod:`reconciler.config.merge`); an environment's own
+values win. ``targets``, ``protected``, ``onRemove`` and ``adopt`` describe one environment and are never
+inherited. Each target becomes one :class:`Target`.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+from typing import Any, cast
+
+from reconciler.config import model
+from reconciler.config.load import Document, LocatedDict, LocatedList
+from reconciler.config.merge import merge
+from reconciler.config.model import RESERVED_NAMESPACES
+from reconciler.errors import ConfigError, Location
+
+NOT_INHERITED = frozenset({"extends", "targets", "protected", "onRemove", "adopt"})
+QUOTA_RESOURCES = {
+    "cpu": "requests.cpu",
+    "memory": "requests.memory",
+    "limitsCpu": "limits.cpu",
+    "limitsMemory": "limits.memory",
+    "gpu": "requests.nvidia.com/gpu",
+    "storage": "requests.storage",
+    "pods": "pods",
+}
+
+
+def _text(value: Any) -> str:
+    return str(value)
+
+
+class _Resolver:
+    def __init__(self, documents: Iterable[Document], broken: set[tuple[str, str]]) -> None:
+        self.broken = broken
+        self.errors: list[ConfigError] = []
+        self.by_kind: dict[str, dict[str, Document]] = {}
+        for document in documents:
+            seen = self.by_kind.setdefault(document.kind, {})
+            if document.name in seen:
+                first = seen[document.name].location
+                self.errors.append(ConfigError(document.where("metadata", "name"), "metadata.name",
+                                               f"duplicate {document.kind} {document.name!r} (first defined at "
+                                               f"{first}); names of a kind must be unique"))
+                continue
+            seen[document.name] = document
+        self.settings_cache: dict[tuple[str, str], LocatedDict] = {}
+
+    def error(self, where: Location, field: str, message: str) -> None:
+        self.errors.append(ConfigError(where, field, message))
+
+    def named(self, kind: str) -> dict[str, Document]:
+        return self.by_kind.get(kind, {})
+
+    # -- platform, clusters, teams -------------------------------------------------------------------------------
+
+    def platform(self) -> model.Platform:
+        platforms = list(self.named("Platform").values())
+        for extra in platforms[1:]:
+            self.error(extra.location, "kind", f"a repository has one Platform; {platforms[0].name!r} is defined at "
+                       f"{platforms[0].location}")
+        if not platforms:
+            return model.Platform(name="default")
+        document = platforms[0]
+        spec = document.body.get("spec", {})
+        control = spec.get("controlPlane", {})
+        risk = spec.get("risk", {})
+        windows = tuple(
+            model.ChangeWindow(
+                environments=tuple(w["environments"]),
+                days=tuple(w.get("days", ())),
+                start=w.get("start"),
+                end=w.get("end"),
+                freezes=tuple((f["from"], f["to"], f.get("reason", "")) for f in w.get("freeze", ())),
+            )
+            for w in spec.get("changeWindows", ())
+        )
+        return model.Platform(
+            name=document.name,
+            allowed_cluster_roles=tuple(spec.get("allowedClusterRoles", model.DEFAULT_ALLOWED_CLUSTER_ROLES)),
+            control_plane_namespace=control.get("namespace"),
+            control_plane_cluster=control.get("cluster"),
+            mass_delete_percent=spec.get("massDeletePercent", model.DEFAULT_MASS_DELETE_PERCENT),
+            risk_rules=dict(risk.get("rules", {})),
+            risk_by_environment={k: dict(v) for k, v in risk.get("environments", {}).items()},
+            change_windows=windows,
+            location=document.location,
+        )
+
+    def clusters(self) -> dict[str, model.Cluster]:
+        clusters = {}
+        for name, document in sorted(self.named("Cluster").items()):
+            spec = document.body["spec"]
+            connection = spec["connection"]
+            secret = connection.get("kubeconfigSecret")
+            pools = {
+                pool: model.NodePool(
+                    name=pool,
+                    node_selector=dict(settings.get("nodeSelector", {})),
+                    tolerations=tuple(dict(t) for t in settings.get("tolerations", ())),
+                    gpu=bool(settings.get("gpu", False)),
+                )
+                for pool, settings in sorted(spec.get("nodePools", {}).items())
+            }
+            clusters[name] = model.Cluster(
+                name=name,
+                connection=model.ClusterConnection(
+                    context=connection.get("context"),
+                    in_cluster=bool(connection.get("inCluster", False)),
+                    kubeconfig_secret=model.KubeconfigSecret(
+                        secret["namespace"], secret["name"], secret.get("key", "kubeconfig"), secret.get("context")
+                    ) if secret else None,
+                ),
+                node_pools=pools,
+                location=document.location,
+            )
+        return clusters
+
+    def teams(self) -> dict[str, model.Team]:
+        teams = {}
+        for name, document in sorted(self.named("Team").items()):
+            spec = document.body["spec"]
+            teams[name] = model.Team(
+                name=name,
+                groups=tuple(spec.get("groups", ())),
+                users=tuple(spec.get("users", ())),
+                service_accounts=tuple(
+                    model.ServiceAccountRef(sa["namespace"], sa["name"]) for sa in spec.get("serviceAccounts", ())
+                ),
+                location=document.location,
+            )
+        return teams
+
+    # -- extends ---------------------------------------------------------------------------------------------------
+
+    def parent(self, name: str) -> Document | None:
+        profile = self.named("Profile").get(name)
+        return profile if profile is not None else self.named("Environment").get(name)
+
+    def settings(self, document: Document, chain: tuple[str, ...] = ()) -> LocatedDict:
+        """The merged, inheritable settings of a profile or environment (its own values last)."""
+        key = (document.kind, document.name)
+        if key in self.settings_cache:
+            return self.settings_cache[key]
+        spec: LocatedDict = document.body["spec"]
+        merged = LocatedDict(spec.location)
+        extends = spec.get("extends", LocatedList(spec.location))
+        for index, parent_name in enumerate(extends):
+            where = extends.where(index) if isinstance(extends, LocatedList) else spec.location
+            field = f"spec.extends[{index}]"
+            if parent_name in chain or parent_name == document.name:
+                cycle = " -> ".join((*chain, document.name, parent_name))
+                self.error(where, field, f"extends forms a cycle ({cycle}); remove one of the links")
+                continue
+            parent = self.parent(parent_name)
+            if parent is None and {("Profile", parent_name), ("Environment", parent_name)} & self.broken:
+                continue
+            if parent is None:
+                self.error(where, field, f"unknown profile or environment {parent_name!r}"
+                           + _suggest(parent_name, [*self.named("Profile"), *self.named("Environment")]))
+                continue
+            if parent_name in self.named("Profile") and parent_name in self.named("Environment"):
+                self.error(where, field, f"{parent_name!r} is both a Profile and an Environment; rename one")
+            merged = merge(merged, self.settings(parent, (*chain, document.name)))
+        own = LocatedDict(spec.location)
+        for item, value in spec.items():
+            if item not in NOT_INHERITED:
+                own[item] = value
+                own.key_locations[item] = spec.where(item)
+        merged = merge(merged, own)
+        self.settings_cache[key] = merged
+        return merged
+
+    # -- environments ------------------------------------------------------------------------------------------------
+
+    def environment(self, document: Document, platform: model.Platform, teams: dict[str, model.Team],
+                    clusters: dict[str, model.Cluster]) -> model.Environment:
+        spec = document.body["spec"]
+        settings = self.settings(document)
+        targets = []
+        targets_list = spec["targets"]
+        for index, target in enumerate(targets_list):
+            cluster, namespace = target["cluster"], target["namespace"]
+            if cluster not in clusters and ("Cluster", cluster) not in self.broken:
+                self.error(target.where("cluster"), f"spec.targets[{index}].cluster",
+                           f"unknown cluster {cluster!r}" + _suggest(cluster, clusters))
+            if namespace in RESERVED_NAMESPACES:
+                self.error(target.where("namespace"), f"spec.targets[{index}].namespace",
+                           f"namespace {namespace!r} is reserved; choose a namespace of the environment's own")
+            targets.append((cluster, namespace))
+        access = self.access(settings, platform, teams)
+        agent = self.agent(settings, [clusters[c] for c, _ in targets if c in clusters])
+        return model.Environment(
+            name=document.name,
+            protected=bool(spec.get("protected", False)),
+            on_remove=spec.get("onRemove", "orphan"),
+            adopt=bool(spec.get("adopt", False)),
+            quota=_quota(settings.get("quota", {})),
+            limits={k: {r: _text(q) for r, q in v.items()} for k, v in settings.get("limits", {}).items()},
+            network=settings.get("network", "isolated"),
+            access=access,
+            agent=agent,
+            labels=dict(settings.get("labels", {})),
+            targets=tuple(targets),
+            location=document.location,
+        )
+
+    def access(self, settings: LocatedDict, platform: model.Platform,
+               teams: dict[str, model.Team]) -> tuple[model.Access, ...]:
+        entries = settings.get("access", [])
+        result = []
+        for index, entry in enumerate(entries):
+            field = f"spec.access[{index}]"
+            subject: str = "team" if "team" in entry else "user"
+            name = entry[subject]
+            if subject == "team" and name not in teams and ("Team", name) not in self.broken:
+                self.error(entry.where("team"), f"{field}.team", f"unknown team {name!r}" + _suggest(name, teams))
+            if entry["role"] not in platform.allowed_cluster_roles:
+                allowed = ", ".join(platform.allowed_cluster_roles)
+                self.error(entry.where("role"), f"{field}.role",
+                           f"role {entry['role']!r} is not allowed by the Platform (allowedClusterRoles: {allowed}); "
+                           "git may grant only allow-listed ClusterRoles")
+            result.append(model.Access(cast(Any, subject), name, entry["role"]))
+        return tuple(sorted(result, key=lambda a: (a.subject, a.name)))
+
+    def agent(self, settings: LocatedDict, clusters: list[model.Cluster]) -> model.Agent | None:
+        spec = settings.get("agent")
+        if spec is None or not spec.get("enabled", True):
+            return None
+        for required in ("image", "tokenSecret"):
+            if required not in spec:
+                self.error(spec.location, f"spec.agent.{required}",
+                           "required field is missing (after merging profiles)")
+        pools = [(spec, "nodePool", "spec.agent.nodePool")] + [
+            (queue, "nodePool", f"spec.agent.queues[{i}].nodePool") for i, queue in enumerate(spec.get("queues", []))
+        ]
+        for holder, key, field in pools:
+            pool = holder.get(key)
+            for cluster in clusters:
+                if pool is not None and pool not in cluster.node_pools:
+                    self.error(holder.where(key), field, f"node pool {pool!r} is not defined on cluster "
+                               f"{cluster.name!r}" + _suggest(pool, cluster.node_pools))
+        token = spec.get("tokenSecret", {"name": "missing"})
+        return model.Agent(
+            image=spec.get("image", ""),
+            replicas=spec.get("replicas", 1),
+            resources={k: {r: _text(q) for r, q in v.items()} for k, v in spec.get("resources", {}).items()},
+            node_pool=spec.get("nodePool"),
+            token_secret=model.SecretKeyRef(token["name"], token.get("key", "token")),
+            queues=tuple(
+                model.Queue(q["name"], q.get("concurrency", 1), q.get("priority", 0), q.get("nodePool"))
+                for q in spec.get("queues", [])
+            ),
+            connections=tuple(_connection(c) for c in spec.get("connections", [])),
+        )
+
+    def landscape(self, files: int) -> model.Landscape:
+        platform = self.platform()
+        clusters = self.clusters()
+        teams = self.teams()
+        if platform.control_plane_cluster and platform.control_plane_cluster not in clusters:
+            document = self.named("Platform")[platform.name]
+            self.error(document.where("spec", "controlPlane", "cluster"), "spec.controlPlane.cluster",
+                       f"unknown cluster {platform.control_plane_cluster!r}" + _suggest(
+                           platform.control_plane_cluster, clusters))
+        for profile in self.named("Profile").values():
+            self.settings(profile)
+        environments = {}
+        claimed: dict[tuple[str, str], tuple[str, Location]] = {}
+        targets = []
+        for name, document in sorted(self.named("Environment").items()):
+            environment = self.environment(document, platform, teams, clusters)
+            environments[name] = environment
+            for index, key in enumerate(environment.targets):
+                where = document.where("spec", "targets", index)
+                if key in claimed:
+                    other, first = claimed[key]
+                    self.error(where, f"spec.targets[{index}]", f"cluster {key[0]!r} namespace {key[1]!r} is already "
+                               f"claimed by environment {other!r} at {first}; each namespace belongs to one environment")
+                    continue
+                claimed[key] = (name, where)
+                if key[0] in clusters:
+                    targets.append(model.Target(environment, clusters[key[0]], key[1]))
+        for env_name, levels in platform.risk_by_environment.items():
+            if env_name not in environments:
+                document = self.named("Platform")[platform.name]
+                self.error(document.where("spec", "risk", "environments", env_name), f"spec.risk.environments.{env_name}",
+                           f"unknown environment {env_name!r}" + _suggest(env_name, environments))
+        return model.Landscape(
+            platform=platform,
+            clusters=clusters,
+            teams=teams,
+            environments=environments,
+            targets=tuple(targets),
+            files=files,
+            profiles=tuple(sorted(self.named("Profile"))),
+        )
+
+
+def _quota(spec: dict[str, Any]) -> dict[str, str]:
+    hard = {QUOTA_RESOURCES[key]: _text(value) for key, value in spec.items() if key in QUOTA_RESOURCES}
+    for resource, count in spec.get("objects", {}).items():
+        hard[f"count/{resource}"] = _text(count)
+    return dict(sorted(hard.items()))
+
+
+def _connection(spec: dict[str, Any]) -> model.AgentConnection:
+    ref = spec.get("secret") or spec.get("configMap") or {}
+    return model.AgentConnection(
+        name=spec["name"],
+        kind=spec["kind"],
+        secret=spec["secret"]["name"] if "secret" in spec else None,
+        config_map=spec["configMap"]["name"] if "configMap" in spec else None,
+        mount_path=ref.get("mountPath", f"/etc/connections/{spec['name']}"),
+    )
+
+
+def _suggest(name: str, known: Iterable[str]) -> str:
+    names = sorted(known)
+    close = difflib.get_close_matches(name, names, n=1)
+    if close:
+        return f"; did you mean {close[0]!r}?"
+    return f"; known: {', '.join(names)}" if names else "; none is defined"
+
+
+def resolve(documents: list[Document], files: int = 0,
+            broken: set[tuple[str, str]] | None = None) -> tuple[model.Landscape, list[ConfigError]]:
+    """Resolve schema-valid documents; the landscape is meaningful only when no errors are returned.
+
+    ``broken`` names documents that failed schema validation: references to them are not reported again.
+    """
+    resolver = _Resolver(documents, broken or set())
+    landscape = resolver.landscape(files)
+    return landscape, resolver.errors

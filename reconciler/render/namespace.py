@@ -1,0 +1,36 @@
+"""The environment's namespace and its guard rails: ResourceQuota, LimitRange and NetworkPolicy."""
+
+from __future__ import annotations
+
+from reconciler.config.model import Platform, Target
+from reconciler.render.objects import Manifest, manifest
+
+QUOTA_NAME = "environment-quota"
+LIMITS_NAME = "environment-limits"
+ISOLATION_NAME = "environment-isolation"
+
+
+def render(target: Target, platform: Platform) -> list[Manifest]:
+    environment = target.environment
+    objects = [manifest("v1", "Namespace", target.namespace, target, namespaced=False)]
+    if environment.quota:
+        objects.append(manifest("v1", "ResourceQuota", QUOTA_NAME, target, spec={"hard": dict(environment.quota)}))
+    if environment.limits:
+        limit = {"type": "Container", **{key: dict(values) for key, values in sorted(environment.limits.items())}}
+        objects.append(manifest("v1", "LimitRange", LIMITS_NAME, target, spec={"limits": [limit]}))
+    if environment.network == "isolated":
+        objects.append(_isolation(target, platform))
+    return objects
+
+
+def _isolation(target: Target, platform: Platform) -> Manifest:
+    """Deny ingress from other namespaces; allow the namespace itself and the ML control plane's namespace."""
+    sources: list[dict[str, object]] = [{"podSelector": {}}]
+    if platform.control_plane_namespace and platform.control_plane_namespace != target.namespace:
+        sources.append(
+            {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": platform.control_plane_namespace}}}
+        )
+    return manifest(
+        "networking.k8s.io/v1", "NetworkPolicy", ISOLATION_NAME, target,
+        spec={"podSelector": {}, "policyTypes": ["Ingress"], "ingress": [{"from": sources}]},
+    )

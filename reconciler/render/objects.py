@@ -1,0 +1,45 @@
+"""Kubernetes object helpers shared by the renderers: labels, metadata, apply order."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from reconciler.config.model import ENVIRONMENT_LABEL, MANAGED_BY_LABEL, MANAGED_BY_VALUE, Target
+
+Manifest = dict[str, Any]
+
+# Dependency order: a namespace before what lives in it, RBAC before the workloads that need it, the LimitRange
+# before the ResourceQuota (so pods admitted under the quota get default requests), configuration before the
+# Deployment that reads it. Deletion runs in reverse.
+APPLY_ORDER = (
+    "Namespace",
+    "ServiceAccount",
+    "Role",
+    "RoleBinding",
+    "LimitRange",
+    "ResourceQuota",
+    "NetworkPolicy",
+    "ConfigMap",
+    "Deployment",
+)
+
+
+def labels(target: Target, **extra: str) -> dict[str, str]:
+    return {
+        **target.environment.labels,
+        **extra,
+        MANAGED_BY_LABEL: MANAGED_BY_VALUE,
+        ENVIRONMENT_LABEL: target.environment.name,
+    }
+
+
+def manifest(api_version: str, kind: str, name: str, target: Target, *, namespaced: bool = True,
+             extra_labels: dict[str, str] | None = None, **body: Any) -> Manifest:
+    metadata: dict[str, Any] = {"name": name, "labels": labels(target, **(extra_labels or {}))}
+    if namespaced:
+        metadata["namespace"] = target.namespace
+    return {"apiVersion": api_version, "kind": kind, "metadata": metadata, **body}
+
+
+def sort_for_apply(objects: list[Manifest]) -> list[Manifest]:
+    return sorted(objects, key=lambda o: (APPLY_ORDER.index(o["kind"]), o["metadata"]["name"]))
