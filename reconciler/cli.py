@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from reconciler import config
+from reconciler import config, converge, report
 from reconciler.errors import InvalidRepository, ReconcilerError
+from reconciler.kube.client import ClusterClient
+from reconciler.kube.connect import connect
 from reconciler.render import output, render_landscape
 
 EXIT_OK = 0
 EXIT_ERROR = 1
+EXIT_PENDING = 2
 
 DESCRIPTION = """\
 GitOps reconciler for machine-learning platforms.
@@ -28,7 +33,11 @@ examples:
   reconciler render sample-repo --env prod
   reconciler render sample-repo --out rendered/ && kubectl apply -R -f rendered/
 
-exit codes: 0 success, 1 invalid repository or error
+  reconciler plan sample-repo --kubeconfig demo/kubeconfig
+  reconciler apply sample-repo --kubeconfig demo/kubeconfig --wait 60
+
+exit codes: 0 success (plan: nothing to change), 1 invalid repository, error or refusal,
+            2 plan: changes are pending
 """
 
 
@@ -61,7 +70,42 @@ def _build_parser() -> argparse.ArgumentParser:
     render.add_argument("-o", "--output", choices=("yaml", "json"), default="yaml", help="output format")
     render.add_argument("--out", type=Path, metavar="DIR", help="write one file per cluster and namespace under DIR")
     render.set_defaults(handler=_render)
+
+    plan = commands.add_parser(
+        "plan", help="show what apply would change on the clusters",
+        description="Render the repository, read the live clusters (one LIST per kind per cluster) and show "
+        "what would be created, updated (field by field), deleted or left alone, with warnings and refusals. "
+        "Exit 0 when nothing would change, 2 when changes are pending, 1 on errors or refusals.",
+    )
+    _cluster_arguments(plan)
+    plan.add_argument("-o", "--output", choices=("text", "json", "markdown"), default="text", help="output format")
+    plan.add_argument("-v", "--verbose", action="store_true", help="also list unchanged objects")
+    plan.set_defaults(handler=_plan)
+
+    apply = commands.add_parser(
+        "apply", help="converge the clusters to the repository",
+        description="Converge every selected cluster: server-side apply in dependency order, prune only what the "
+        "reconciler owns, record the inventory. Clusters converge in parallel; one cluster's failure does not stop "
+        "the others. Exit 0 when every cluster converged, 1 otherwise.",
+    )
+    _cluster_arguments(apply)
+    apply.add_argument("--dry-run", action="store_true", help="send every write as a server-side dry run")
+    apply.add_argument("--wait", type=float, default=0.0, metavar="SECONDS",
+                       help="wait up to SECONDS for the agents' rollouts to become ready")
+    apply.add_argument("--revision", default="", help="the git revision recorded in the inventory")
+    apply.add_argument("-o", "--output", choices=("text", "json"), default="text", help="output format")
+    apply.set_defaults(handler=_apply)
     return parser
+
+
+def _cluster_arguments(parser: argparse.ArgumentParser) -> None:
+    _repo_argument(parser)
+    parser.add_argument("--kubeconfig", type=Path, default=None,
+                        help="kubeconfig with the clusters' contexts (default: $KUBECONFIG or ~/.kube/config)")
+    parser.add_argument("--cluster", help="only this cluster (needs no credentials for the others)")
+    parser.add_argument("--env", help="only this environment (removed environments are then not considered)")
+    parser.add_argument("--allow-mass-delete", action="store_true",
+                        help="allow a plan that deletes more than the Platform's massDeletePercent of a target")
 
 
 def _validate(args: argparse.Namespace) -> int:
@@ -83,6 +127,69 @@ def _render(args: argparse.Namespace) -> int:
     else:
         sys.stdout.write(output.to_yaml([o for objects in rendered.values() for o in objects]))
     return EXIT_OK
+
+
+def _clients(landscape: config.Landscape, args: argparse.Namespace) -> dict[str, ClusterClient]:
+    names = [args.cluster] if args.cluster else sorted(landscape.clusters)
+    return {name: connect(landscape.clusters[name], args.kubeconfig) for name in names}
+
+
+def _use_color() -> bool:
+    return sys.stdout.isatty() and "NO_COLOR" not in os.environ
+
+
+def _plan(args: argparse.Namespace) -> int:
+    landscape = config.load_landscape(args.repo)
+    _check_filters(landscape, args.cluster, args.env)
+    targets = landscape.select(args.cluster, args.env)
+    clients = _clients(landscape, args)
+    results = [
+        converge.plan_only(clients[name], landscape, tuple(t for t in targets if t.cluster.name == name),
+                           args.allow_mass_delete, scoped=args.env is not None)
+        for name in sorted(clients)
+    ]
+    if args.output == "json":
+        sys.stdout.write(report.as_json(results))
+    elif args.output == "markdown":
+        sys.stdout.write(report.markdown(results))
+    else:
+        sys.stdout.write(report.text(results, color=_use_color(), verbose=args.verbose))
+    if any(r.errors for r in results) or any(t.refusals for r in results for t in r.targets):
+        return EXIT_ERROR
+    return EXIT_PENDING if any(t.pending for r in results for t in r.targets) else EXIT_OK
+
+
+class _Progress:
+    """Prints a line to stderr every few objects, so long converges show they are moving."""
+
+    def __init__(self, every: int = 50) -> None:
+        self.every = every
+        self.count = 0
+        self.lock = threading.Lock()
+
+    def __call__(self, message: str) -> None:
+        with self.lock:
+            self.count += 1
+            if self.count % self.every == 0:
+                print(f"... {self.count} changes done (last: {message})", file=sys.stderr, flush=True)
+
+
+def _apply(args: argparse.Namespace) -> int:
+    landscape = config.load_landscape(args.repo)
+    _check_filters(landscape, args.cluster, args.env)
+    targets = landscape.select(args.cluster, args.env)
+    clients = _clients(landscape, args)
+    options = converge.ConvergeOptions(dry_run=args.dry_run, allow_mass_delete=args.allow_mass_delete,
+                                       revision=args.revision, wait_seconds=args.wait)
+    results = converge.converge(landscape, clients, options, targets, _Progress(), scoped=args.env is not None)
+    if args.output == "json":
+        sys.stdout.write(report.as_json(results))
+    else:
+        sys.stdout.write(report.text(results, color=_use_color()).replace("Plan:", "Applied:" if not args.dry_run
+                                                                          else "Dry run:"))
+        totals = converge.summary(results)
+        print(f"{totals['writes']} write request(s); {totals['errors']} error(s)")
+    return EXIT_OK if all(r.ok for r in results) else EXIT_ERROR
 
 
 def _check_filters(landscape: config.Landscape, cluster: str | None, environment: str | None) -> None:

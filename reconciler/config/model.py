@@ -12,6 +12,7 @@ DEFAULT_MASS_DELETE_PERCENT = 25
 MANAGED_BY_LABEL = "app.kubernetes.io/managed-by"
 MANAGED_BY_VALUE = "reconciler"
 ENVIRONMENT_LABEL = "reconciler/environment"
+FIELD_MANAGER = "reconciler"  # the one server-side apply field manager of every write
 # Namespaces the reconciler never manages: they belong to Kubernetes itself or to the reconciler.
 RESERVED_NAMESPACES = frozenset({"default", "kube-system", "kube-public", "kube-node-lease", "reconciler-system"})
 

@@ -1,0 +1,301 @@
+"""Execute plans on clusters: read live state, plan, apply in dependency order, prune safely, record inventory.
+
+Clusters converge in parallel and one cluster's failure is its own. Within a cluster, targets converge in
+parallel; within a target, objects are applied in dependency order and deleted in reverse.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from reconciler import inventory as inv
+from reconciler import plan as planning
+from reconciler.config.model import MANAGED_BY_LABEL, MANAGED_BY_VALUE, Landscape, Target
+from reconciler.inventory import Inventory, ObjectRef
+from reconciler.kube.client import ClusterClient, Object
+from reconciler.kube.errors import KubeError
+from reconciler.plan import PlanOptions, TargetPlan
+from reconciler.render import render_target
+from reconciler.render.objects import APPLY_ORDER
+
+ORPHANED_ANNOTATION = "reconciler/orphaned"
+MANAGED_SELECTOR = f"{MANAGED_BY_LABEL}={MANAGED_BY_VALUE}"
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class ConvergeOptions:
+    dry_run: bool = False
+    allow_mass_delete: bool = False
+    revision: str = ""
+    wait_seconds: float = 0.0
+    workers: int = 8
+
+
+@dataclass
+class AgentHealth:
+    target: str
+    state: str  # ready | progressing | failed | missing
+    detail: str
+
+
+@dataclass
+class ClusterResult:
+    cluster: str
+    targets: list[TargetPlan] = field(default_factory=list)
+    applied: list[str] = field(default_factory=list)
+    deleted: list[str] = field(default_factory=list)
+    orphaned: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    health: list[AgentHealth] = field(default_factory=list)
+    writes: int = 0
+    reads: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors and not any(t.refusals for t in self.targets)
+
+
+@dataclass
+class ClusterState:
+    """What one cluster holds that the reconciler cares about, read with one LIST per kind."""
+
+    live: dict[ObjectRef, Object]
+    inventories: dict[str, Inventory]
+    system_namespace_exists: bool
+
+
+# -- reading ---------------------------------------------------------------------------------------------------------
+
+def read_cluster(client: ClusterClient, desired: dict[str, list[Object]]) -> ClusterState:
+    """Live objects labelled as ours, the inventories, and any same-named objects that are not ours."""
+    live: dict[ObjectRef, Object] = {}
+    for kind in APPLY_ORDER:
+        for obj in client.list(kind, MANAGED_SELECTOR):
+            live[ObjectRef.of(obj)] = obj
+    inventories = {}
+    for configmap in client.list("ConfigMap", inv.INVENTORY_SELECTOR, namespace=inv.SYSTEM_NAMESPACE):
+        stored = inv.from_configmap(configmap)
+        if stored is not None:
+            inventories[stored.namespace] = stored
+    missing = [ObjectRef.of(o) for objects in desired.values() for o in objects if ObjectRef.of(o) not in live]
+    namespaces: set[str] = set()
+    if missing:
+        namespaces = {ns["metadata"]["name"] for ns in client.list("Namespace", metadata_only=True)}
+    for ref in missing:
+        # An object of the same name can only exist if its namespace does: no request for new namespaces.
+        exists = ref.name in namespaces if ref.kind == "Namespace" else ref.namespace in namespaces
+        if exists:
+            found = client.get(ref.kind, ref.namespace or None, ref.name)
+            if found is not None:
+                found.setdefault("kind", ref.kind)
+                live[ref] = found
+    system = inv.SYSTEM_NAMESPACE in namespaces if missing else bool(inventories)
+    return ClusterState(live, inventories, system)
+
+
+def plan_cluster(landscape: Landscape, cluster: str, targets: tuple[Target, ...], desired: dict[str, list[Object]],
+                 state: ClusterState, options: PlanOptions, scoped: bool) -> list[TargetPlan]:
+    """Plans for the selected targets; when not ``scoped`` (no --env filter), also for removed environments."""
+    plans = [
+        planning.plan_target(t, desired[t.key], state.live, state.inventories.get(t.namespace), options)
+        for t in targets
+    ]
+    if not scoped:
+        described = {t.namespace for t in landscape.targets if t.cluster.name == cluster}
+        for namespace, stored in sorted(state.inventories.items()):
+            if namespace not in described:
+                plans.append(planning.plan_removed(stored, cluster, state.live, options))
+    return plans
+
+
+# -- writing ---------------------------------------------------------------------------------------------------------
+
+class _Executor:
+    def __init__(self, client: ClusterClient, options: ConvergeOptions, result: ClusterResult,
+                 progress: Progress) -> None:
+        self.client = client
+        self.options = options
+        self.result = result
+        self.progress = progress
+
+    def now(self) -> str:
+        return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    def record(self, target: TargetPlan, objects: set[ObjectRef]) -> None:
+        if self.options.dry_run:
+            return
+        stored = Inventory(target.namespace, target.environment, self.options.revision, self.now(),
+                           protected=target.protected, on_remove=target.on_remove, objects=tuple(sorted(objects)))
+        self.client.apply(inv.to_configmap(stored))
+
+    def converge_target(self, target: TargetPlan, previous: Inventory | None, on_remove: str) -> None:
+        if target.refusals:
+            return
+        target.on_remove = on_remove
+        wanted = {c.ref for c in target.changes if c.desired is not None and c.action != "conflict"}
+        owned = set(previous.objects) if previous else set()
+        if wanted - owned:
+            # Record intent first: a crash after a create still leaves the new object in the inventory.
+            self.record(target, owned | wanted)
+        for change in target.changes:
+            if change.action in ("create", "update") and change.desired is not None:
+                self.client.apply(change.desired, dry_run=self.options.dry_run)
+                self.result.applied.append(f"{change.action} {change.ref}")
+                self.progress(f"{self.result.cluster}: {change.action}d {change.ref}")
+        survivors: set[ObjectRef] = set()
+        for change in target.by_action("delete"):
+            try:
+                self.client.delete(change.ref.kind, change.ref.namespace or None, change.ref.name,
+                                   dry_run=self.options.dry_run)
+                self.result.deleted.append(str(change.ref))
+                self.progress(f"{self.result.cluster}: deleted {change.ref}")
+            except KubeError as error:
+                survivors.add(change.ref)  # stays in the inventory, so the next run retries it
+                self.result.errors.append(str(error))
+        kept = {c.ref for c in target.by_action("keep")}
+        final = wanted | survivors | kept
+        if previous is None or set(previous.objects) != final or target.pending:
+            self.record(target, final)
+
+    def remove_target(self, target: TargetPlan) -> None:
+        if target.refusals:
+            return
+        survivors: set[ObjectRef] = set()
+        for change in target.changes:
+            try:
+                if change.action == "delete":
+                    self.client.delete(change.ref.kind, change.ref.namespace or None, change.ref.name,
+                                       dry_run=self.options.dry_run)
+                    self.result.deleted.append(str(change.ref))
+                elif change.action == "orphan" and not self.options.dry_run:
+                    note = f"{self.now()} environment {target.environment} removed from the repository"
+                    self.client.merge_patch(change.ref.kind, change.ref.namespace or None, change.ref.name,
+                                            {"metadata": {"annotations": {ORPHANED_ANNOTATION: note}}})
+                    self.result.orphaned.append(str(change.ref))
+            except KubeError as error:
+                survivors.add(change.ref)
+                self.result.errors.append(str(error))
+        if self.options.dry_run:
+            return
+        if survivors:
+            previous = Inventory(target.namespace, target.environment, self.options.revision, self.now(),
+                                 protected=target.protected, on_remove=target.on_remove, objects=tuple(survivors))
+            self.client.apply(inv.to_configmap(previous))
+        else:
+            self.client.delete("ConfigMap", inv.SYSTEM_NAMESPACE, inv.configmap_name(target.namespace))
+        self.progress(f"{self.result.cluster}: environment {target.environment} removed from {target.key}")
+
+
+def converge_cluster(client: ClusterClient, landscape: Landscape, targets: tuple[Target, ...],
+                     options: ConvergeOptions, progress: Progress, scoped: bool = False) -> ClusterResult:
+    """Converge one cluster; every failure is recorded in the result, never raised."""
+    result = ClusterResult(client.name)
+    writes, reads = client.writes, client.reads
+    try:
+        desired = {t.key: render_target(t, landscape) for t in targets}
+        state = read_cluster(client, desired)
+        plan_options = PlanOptions(options.allow_mass_delete, landscape.platform.mass_delete_percent)
+        result.targets = plan_cluster(landscape, client.name, targets, desired, state, plan_options, scoped)
+        executor = _Executor(client, options, result, progress)
+        needs_system = any(t.pending for t in result.targets) or any(
+            t.namespace not in state.inventories for t in result.targets if not t.removed)
+        if needs_system and not state.system_namespace_exists and not options.dry_run:
+            client.apply(inv.system_namespace())
+        by_namespace = {t.namespace: t for t in targets}
+
+        def run(target: TargetPlan) -> None:
+            try:
+                if target.removed:
+                    executor.remove_target(target)
+                else:
+                    executor.converge_target(target, state.inventories.get(target.namespace),
+                                             by_namespace[target.namespace].environment.on_remove)
+            except KubeError as error:
+                result.errors.append(str(error))
+
+        with ThreadPoolExecutor(max_workers=max(1, options.workers)) as pool:
+            list(pool.map(run, result.targets))
+        result.health = agent_health(client, result.targets, options)
+    except KubeError as error:
+        result.errors.append(str(error))
+    result.writes, result.reads = client.writes - writes, client.reads - reads
+    return result
+
+
+def plan_only(client: ClusterClient, landscape: Landscape, targets: tuple[Target, ...], allow_mass_delete: bool,
+              scoped: bool = False) -> ClusterResult:
+    result = ClusterResult(client.name)
+    try:
+        desired = {t.key: render_target(t, landscape) for t in targets}
+        state = read_cluster(client, desired)
+        plan_options = PlanOptions(allow_mass_delete, landscape.platform.mass_delete_percent)
+        result.targets = plan_cluster(landscape, client.name, targets, desired, state, plan_options, scoped)
+    except KubeError as error:
+        result.errors.append(str(error))
+    result.writes, result.reads = client.writes, client.reads
+    return result
+
+
+# -- health ----------------------------------------------------------------------------------------------------------
+
+def rollout_state(deployment: Object | None) -> tuple[str, str]:
+    if deployment is None:
+        return "missing", "the agent Deployment does not exist"
+    spec, status = deployment.get("spec", {}), deployment.get("status", {})
+    wanted = spec.get("replicas", 1)
+    if status.get("observedGeneration", 0) < deployment.get("metadata", {}).get("generation", 1):
+        return "progressing", "the new revision is not yet observed by the controller"
+    for condition in status.get("conditions", []):
+        if condition.get("type") == "Progressing" and condition.get("reason") == "ProgressDeadlineExceeded":
+            return "failed", condition.get("message", "progress deadline exceeded")
+    updated, available = status.get("updatedReplicas", 0), status.get("availableReplicas", 0)
+    if updated >= wanted and available >= wanted:
+        return "ready", f"{available}/{wanted} replicas available"
+    return "progressing", f"{available}/{wanted} replicas available, {updated} updated"
+
+
+def agent_health(client: ClusterClient, targets: list[TargetPlan], options: ConvergeOptions) -> list[AgentHealth]:
+    agents = [(t, c.ref) for t in targets if not t.removed for c in t.changes
+              if c.ref.kind == "Deployment" and c.action in ("create", "update", "unchanged")]
+    if options.dry_run or not agents:
+        return []
+    deadline = time.monotonic() + options.wait_seconds
+    while True:
+        health = []
+        for target, ref in agents:
+            state, detail = rollout_state(client.get("Deployment", ref.namespace, ref.name))
+            health.append(AgentHealth(target.key, state, detail))
+        if time.monotonic() >= deadline or all(h.state in ("ready", "failed") for h in health):
+            if options.wait_seconds and any(h.state == "progressing" for h in health):
+                for h in health:
+                    if h.state == "progressing":
+                        h.detail += f" (still progressing after waiting {options.wait_seconds:.0f}s)"
+            return health
+        time.sleep(1.0)
+
+
+def converge(landscape: Landscape, clients: dict[str, ClusterClient], options: ConvergeOptions,
+             targets: tuple[Target, ...], progress: Progress, scoped: bool = False) -> list[ClusterResult]:
+    """Converge every cluster in ``clients`` in parallel; returns one result per cluster, in name order."""
+    def one(name: str) -> ClusterResult:
+        chosen = tuple(t for t in targets if t.cluster.name == name)
+        return converge_cluster(clients[name], landscape, chosen, options, progress, scoped)
+
+    with ThreadPoolExecutor(max_workers=max(1, len(clients))) as pool:
+        return list(pool.map(one, sorted(clients)))
+
+
+def summary(results: list[ClusterResult]) -> dict[str, Any]:
+    return {
+        "applied": sum(len(r.applied) for r in results),
+        "deleted": sum(len(r.deleted) for r in results),
+        "orphaned": sum(len(r.orphaned) for r in results),
+        "errors": sum(len(r.errors) for r in results),
+        "writes": sum(r.writes for r in results),
+    }

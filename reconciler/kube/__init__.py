@@ -1,0 +1,1 @@
+"""The only package that talks to the Kubernetes API: connect, read live state, apply, delete."""

@@ -1,0 +1,64 @@
+"""API errors split by meaning; each names the cluster, the object and what the server said."""
+
+from __future__ import annotations
+
+import json
+
+from reconciler.errors import ReconcilerError
+
+
+class KubeError(ReconcilerError):
+    """A request to a cluster failed."""
+
+    def __init__(self, cluster: str, subject: str, status: int, message: str, reason: str = "") -> None:
+        self.cluster = cluster
+        self.subject = subject
+        self.status = status
+        self.reason = reason
+        self.message = message
+        super().__init__(f"cluster {cluster}: {subject}: {message}" + (f" (HTTP {status})" if status else ""))
+
+
+class NotFound(KubeError):
+    pass
+
+
+class Conflict(KubeError):
+    pass
+
+
+class Forbidden(KubeError):
+    pass
+
+
+class Invalid(KubeError):
+    pass
+
+
+class ServerError(KubeError):
+    pass
+
+
+class Unreachable(KubeError):
+    """The cluster could not be reached at all (connection refused, DNS, TLS, timeout)."""
+
+
+class ConnectionConfigError(ReconcilerError):
+    """Credentials for a cluster could not be found or read."""
+
+
+def from_response(cluster: str, subject: str, status: int, body: bytes | str) -> KubeError:
+    """Build the error a caller can act on from the server's ``Status`` body."""
+    text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
+    reason, message = "", text.strip()[:500]
+    try:
+        parsed = json.loads(text)
+        if isinstance(parsed, dict):
+            reason = str(parsed.get("reason", ""))
+            message = str(parsed.get("message", message))
+    except ValueError:
+        pass
+    kind: type[KubeError] = {404: NotFound, 409: Conflict, 403: Forbidden, 401: Forbidden, 422: Invalid}.get(
+        status, ServerError if status >= 500 else KubeError
+    )
+    return kind(cluster, subject, status, message, reason)

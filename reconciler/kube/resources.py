@@ -1,0 +1,45 @@
+"""Where each kind the reconciler manages lives in the Kubernetes API."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Resource:
+    kind: str
+    api_version: str
+    plural: str
+    namespaced: bool
+
+    def collection_path(self, namespace: str | None = None) -> str:
+        prefix = "/api/v1" if self.api_version == "v1" else f"/apis/{self.api_version}"
+        if self.namespaced and namespace:
+            return f"{prefix}/namespaces/{namespace}/{self.plural}"
+        return f"{prefix}/{self.plural}"
+
+    def object_path(self, namespace: str | None, name: str) -> str:
+        return f"{self.collection_path(namespace if self.namespaced else None)}/{name}"
+
+
+RESOURCES: dict[str, Resource] = {
+    r.kind: r
+    for r in (
+        Resource("Namespace", "v1", "namespaces", namespaced=False),
+        Resource("ServiceAccount", "v1", "serviceaccounts", namespaced=True),
+        Resource("Role", "rbac.authorization.k8s.io/v1", "roles", namespaced=True),
+        Resource("RoleBinding", "rbac.authorization.k8s.io/v1", "rolebindings", namespaced=True),
+        Resource("LimitRange", "v1", "limitranges", namespaced=True),
+        Resource("ResourceQuota", "v1", "resourcequotas", namespaced=True),
+        Resource("NetworkPolicy", "networking.k8s.io/v1", "networkpolicies", namespaced=True),
+        Resource("ConfigMap", "v1", "configmaps", namespaced=True),
+        Resource("Deployment", "apps/v1", "deployments", namespaced=True),
+    )
+}
+
+
+def resource_for(kind: str) -> Resource:
+    try:
+        return RESOURCES[kind]
+    except KeyError:
+        raise ValueError(f"the reconciler does not manage objects of kind {kind!r}") from None

@@ -1,0 +1,116 @@
+"""Plans and convergence results -> terminal text (optionally colored), Markdown, JSON."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from reconciler.converge import ClusterResult
+from reconciler.plan import Change, TargetPlan
+
+SYMBOLS = {"create": "+", "update": "~", "delete": "-", "orphan": "!", "conflict": "x", "keep": "=", "unchanged": " "}
+COLORS = {"create": "32", "update": "33", "delete": "31", "orphan": "35", "conflict": "31", "keep": "36"}
+ACTIONS = ("create", "update", "delete", "orphan", "conflict")
+
+
+def _paint(text: str, code: str, color: bool) -> str:
+    return f"\033[{code}m{text}\033[0m" if color and code else text
+
+
+def _counts(target: TargetPlan) -> str:
+    counts = target.counts()
+    parts = [f"{counts[a]} to {a}" for a in ACTIONS if counts.get(a)]
+    if counts.get("unchanged"):
+        parts.append(f"{counts['unchanged']} unchanged")
+    return ", ".join(parts) or "nothing"
+
+
+def _change_lines(change: Change, color: bool) -> list[str]:
+    code = COLORS.get(change.action, "")
+    lines = [_paint(f"    {SYMBOLS[change.action]} {change.ref}", code, color)]
+    if change.reason and change.action != "update":
+        lines.append(f"        {change.reason}")
+    lines.extend(f"        {diff}" for diff in change.diffs)
+    return lines
+
+
+def text(results: list[ClusterResult], color: bool = False, verbose: bool = False) -> str:
+    lines: list[str] = []
+    for result in results:
+        lines.append(_paint(f"cluster {result.cluster}", "1", color))
+        for error in result.errors:
+            lines.append(_paint(f"  error: {error}", "31", color))
+        for target in result.targets:
+            label = f"{target.namespace} ({target.environment}{', removed' if target.removed else ''})"
+            lines.append(f"  {label}: {_counts(target)}")
+            for change in target.changes:
+                if change.action != "unchanged" or verbose:
+                    lines.extend(_change_lines(change, color))
+            lines.extend(_paint(f"    warning: {w}", "33", color) for w in target.warnings)
+            lines.extend(_paint(f"    refused: {r}", "31", color) for r in target.refusals)
+        lines.extend(f"  agent {h.target}: {h.state} ({h.detail})" for h in result.health)
+    totals = {a: sum(len(t.by_action(a)) for r in results for t in r.targets) for a in ACTIONS}
+    lines.append("Plan: " + ", ".join(f"{n} to {a}" for a, n in totals.items() if n or a in ("create", "update",
+                                                                                                 "delete")) + ".")
+    return "\n".join(lines) + "\n"
+
+
+def as_dict(results: list[ClusterResult]) -> dict[str, Any]:
+    def change(c: Change) -> dict[str, Any]:
+        return {"action": c.action, "object": str(c.ref), "reason": c.reason,
+                "diff": [{"path": d.path, "before": _plain(d.before), "after": _plain(d.after)} for d in c.diffs]}
+
+    return {
+        "clusters": [
+            {
+                "cluster": r.cluster,
+                "errors": r.errors,
+                "applied": r.applied,
+                "deleted": r.deleted,
+                "orphaned": r.orphaned,
+                "writes": r.writes,
+                "health": [h.__dict__ for h in r.health],
+                "targets": [
+                    {"namespace": t.namespace, "environment": t.environment, "removed": t.removed,
+                     "counts": t.counts(), "warnings": t.warnings, "refusals": t.refusals,
+                     "changes": [change(c) for c in t.changes if c.action != "unchanged"]}
+                    for t in r.targets
+                ],
+            }
+            for r in results
+        ]
+    }
+
+
+def _plain(value: Any) -> Any:
+    try:
+        json.dumps(value)
+    except TypeError:
+        return None
+    return value
+
+
+def as_json(results: list[ClusterResult]) -> str:
+    return json.dumps(as_dict(results), indent=2, sort_keys=True) + "\n"
+
+
+def markdown(results: list[ClusterResult]) -> str:
+    lines = ["### Reconciler plan", "", "| cluster | namespace | environment | changes |", "|---|---|---|---|"]
+    for result in results:
+        for target in result.targets:
+            flags = " **refused**" if target.refusals else ""
+            lines.append(f"| {result.cluster} | {target.namespace} | {target.environment} | {_counts(target)}{flags} |")
+        for error in result.errors:
+            lines.append(f"| {result.cluster} | | | error: {error} |")
+    for result in results:
+        for target in result.targets:
+            if not target.pending and not target.warnings and not target.refusals:
+                continue
+            lines += ["", f"<details><summary>{result.cluster}/{target.namespace} ({target.environment})</summary>",
+                      "", "```diff"]
+            for change in target.changes:
+                if change.action != "unchanged":
+                    lines.extend(_change_lines(change, False))
+            lines += [f"! warning: {w}" for w in target.warnings] + [f"! refused: {r}" for r in target.refusals]
+            lines += ["```", "</details>"]
+    return "\n".join(lines) + "\n"
