@@ -154,7 +154,7 @@ def _plan(args: argparse.Namespace) -> int:
         sys.stdout.write(report.markdown(results))
     else:
         sys.stdout.write(report.text(results, color=_use_color(), verbose=args.verbose))
-    if any(r.errors for r in results) or any(t.refusals for r in results for t in r.targets):
+    if not all(r.ok for r in results):
         return EXIT_ERROR
     return EXIT_PENDING if any(t.pending for r in results for t in r.targets) else EXIT_OK
 

@@ -58,7 +58,7 @@ class ClusterResult:
 
     @property
     def ok(self) -> bool:
-        return not self.errors and not any(t.refusals for t in self.targets)
+        return not self.errors and not any(t.refusals or t.by_action("conflict") for t in self.targets)
 
 
 @dataclass
@@ -72,14 +72,14 @@ class ClusterState:
 
 # -- reading ---------------------------------------------------------------------------------------------------------
 
-def read_cluster(client: ClusterClient, desired: dict[str, list[Object]]) -> ClusterState:
+def read_cluster(client: ClusterClient, desired: dict[str, list[Object]], platform: str) -> ClusterState:
     """Live objects labelled as ours, the inventories, and any same-named objects that are not ours."""
     live: dict[ObjectRef, Object] = {}
     for kind in APPLY_ORDER:
         for obj in client.list(kind, MANAGED_SELECTOR):
             live[ObjectRef.of(obj)] = obj
     inventories = {}
-    for configmap in client.list("ConfigMap", inv.INVENTORY_SELECTOR, namespace=inv.SYSTEM_NAMESPACE):
+    for configmap in client.list("ConfigMap", inv.selector(platform), namespace=inv.SYSTEM_NAMESPACE):
         stored = inv.from_configmap(configmap)
         if stored is not None:
             inventories[stored.namespace] = stored
@@ -118,7 +118,8 @@ def plan_cluster(landscape: Landscape, cluster: str, targets: tuple[Target, ...]
 
 class _Executor:
     def __init__(self, client: ClusterClient, options: ConvergeOptions, result: ClusterResult,
-                 progress: Progress) -> None:
+                 progress: Progress, platform: str) -> None:
+        self.platform = platform
         self.client = client
         self.options = options
         self.result = result
@@ -131,7 +132,8 @@ class _Executor:
         if self.options.dry_run:
             return
         stored = Inventory(target.namespace, target.environment, self.options.revision, self.now(),
-                           protected=target.protected, on_remove=target.on_remove, objects=tuple(sorted(objects)))
+                           protected=target.protected, on_remove=target.on_remove, objects=tuple(sorted(objects)),
+                           platform=self.platform)
         self.client.apply(inv.to_configmap(stored))
 
     def converge_target(self, target: TargetPlan, previous: Inventory | None, on_remove: str) -> None:
@@ -160,7 +162,10 @@ class _Executor:
                 self.result.errors.append(str(error))
         kept = {c.ref for c in target.by_action("keep")}
         final = wanted | survivors | kept
-        if previous is None or set(previous.objects) != final or target.pending:
+        # Rewritten only when what it says changes: a one-object change writes only that object.
+        if previous is None or set(previous.objects) != final or (previous.protected, previous.on_remove,
+                                                                     previous.environment) != (
+                target.protected, target.on_remove, target.environment):
             self.record(target, final)
 
     def remove_target(self, target: TargetPlan) -> None:
@@ -185,7 +190,8 @@ class _Executor:
             return
         if survivors:
             previous = Inventory(target.namespace, target.environment, self.options.revision, self.now(),
-                                 protected=target.protected, on_remove=target.on_remove, objects=tuple(survivors))
+                                 protected=target.protected, on_remove=target.on_remove, objects=tuple(survivors),
+                                 platform=self.platform)
             self.client.apply(inv.to_configmap(previous))
         else:
             self.client.delete("ConfigMap", inv.SYSTEM_NAMESPACE, inv.configmap_name(target.namespace))
@@ -199,10 +205,10 @@ def converge_cluster(client: ClusterClient, landscape: Landscape, targets: tuple
     writes, reads = client.writes, client.reads
     try:
         desired = {t.key: render_target(t, landscape) for t in targets}
-        state = read_cluster(client, desired)
+        state = read_cluster(client, desired, landscape.platform.name)
         plan_options = PlanOptions(options.allow_mass_delete, landscape.platform.mass_delete_percent)
         result.targets = plan_cluster(landscape, client.name, targets, desired, state, plan_options, scoped)
-        executor = _Executor(client, options, result, progress)
+        executor = _Executor(client, options, result, progress, landscape.platform.name)
         needs_system = any(t.pending for t in result.targets) or any(
             t.namespace not in state.inventories for t in result.targets if not t.removed)
         if needs_system and not state.system_namespace_exists and not options.dry_run:
@@ -233,7 +239,7 @@ def plan_only(client: ClusterClient, landscape: Landscape, targets: tuple[Target
     result = ClusterResult(client.name)
     try:
         desired = {t.key: render_target(t, landscape) for t in targets}
-        state = read_cluster(client, desired)
+        state = read_cluster(client, desired, landscape.platform.name)
         plan_options = PlanOptions(allow_mass_delete, landscape.platform.mass_delete_percent)
         result.targets = plan_cluster(landscape, client.name, targets, desired, state, plan_options, scoped)
     except KubeError as error:

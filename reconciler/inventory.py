@@ -11,8 +11,8 @@ from reconciler.config.model import ENVIRONMENT_LABEL, MANAGED_BY_VALUE
 
 SYSTEM_NAMESPACE = "reconciler-system"
 INVENTORY_LABEL = "reconciler/inventory"
+PLATFORM_LABEL = "reconciler/platform"
 PART_OF_LABEL = "app.kubernetes.io/part-of"
-INVENTORY_SELECTOR = f"{INVENTORY_LABEL}=true"
 DATA_KEY = "inventory.json"
 
 
@@ -49,6 +49,12 @@ class Inventory:
     protected: bool = False
     on_remove: str = "orphan"
     objects: tuple[ObjectRef, ...] = field(default_factory=tuple)
+    platform: str = ""
+
+
+def selector(platform: str) -> str:
+    """Inventories of one platform: several environments repositories may share a cluster."""
+    return f"{INVENTORY_LABEL}=true,{PLATFORM_LABEL}={platform}"
 
 
 def configmap_name(namespace: str) -> str:
@@ -64,6 +70,7 @@ def to_configmap(inventory: Inventory) -> dict[str, Any]:
         "protected": inventory.protected,
         "onRemove": inventory.on_remove,
         "objects": [str(ref) for ref in sorted(set(inventory.objects))],
+        "platform": inventory.platform,
     }
     return {
         "apiVersion": "v1",
@@ -72,7 +79,7 @@ def to_configmap(inventory: Inventory) -> dict[str, Any]:
             "name": configmap_name(inventory.namespace),
             "namespace": SYSTEM_NAMESPACE,
             "labels": {INVENTORY_LABEL: "true", PART_OF_LABEL: MANAGED_BY_VALUE,
-                       ENVIRONMENT_LABEL: inventory.environment},
+                       ENVIRONMENT_LABEL: inventory.environment, PLATFORM_LABEL: inventory.platform},
         },
         "data": {DATA_KEY: json.dumps(payload, indent=1, sort_keys=True)},
     }
@@ -90,6 +97,7 @@ def from_configmap(configmap: dict[str, Any]) -> Inventory | None:
             protected=bool(payload.get("protected", False)),
             on_remove=payload.get("onRemove", "orphan"),
             objects=tuple(ObjectRef.parse(text) for text in payload.get("objects", [])),
+            platform=payload.get("platform", ""),
         )
     except (KeyError, ValueError, TypeError):
         return None

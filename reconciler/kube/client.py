@@ -58,7 +58,10 @@ class ClusterClient:
                                                          auth_settings=["BearerToken"])
         if query:
             url += "?" + urlencode(query)
-        payload = json.dumps(body, separators=(",", ":")) if body is not None else None
+        # The REST layer serialises JSON content types itself; YAML ones (apply patches) are sent as given.
+        payload: Object | str | None = body
+        if body is not None and not content_type.endswith("json"):
+            payload = json.dumps(body, separators=(",", ":"))
         with self._lock:
             if method == "GET":
                 self.reads += 1
