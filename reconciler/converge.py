@@ -145,6 +145,9 @@ class _Executor:
         if wanted - owned:
             # Record intent first: a crash after a create still leaves the new object in the inventory.
             self.record(target, owned | wanted)
+            previous = Inventory(target.namespace, target.environment, self.options.revision, self.now(),
+                                 protected=target.protected, on_remove=target.on_remove,
+                                 objects=tuple(owned | wanted), platform=self.platform)
         for change in target.changes:
             if change.action in ("create", "update") and change.desired is not None:
                 self.client.apply(change.desired, dry_run=self.options.dry_run)
