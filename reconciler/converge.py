@@ -55,9 +55,12 @@ class ClusterResult:
     health: list[AgentHealth] = field(default_factory=list)
     writes: int = 0
     reads: int = 0
+    waited: bool = False  # --wait: agents that are not ready in time make the result fail
 
     @property
     def ok(self) -> bool:
+        if self.waited and any(h.state != "ready" for h in self.health):
+            return False
         return not self.errors and not any(t.refusals or t.by_action("conflict") for t in self.targets)
 
 
@@ -148,9 +151,13 @@ class _Executor:
             previous = Inventory(target.namespace, target.environment, self.options.revision, self.now(),
                                  protected=target.protected, on_remove=target.on_remove,
                                  objects=tuple(owned | wanted), platform=self.platform)
+        # A server-side dry run cannot place objects in a namespace that does not exist yet: those are only planned.
+        new_namespace = self.options.dry_run and any(
+            c.action == "create" and c.ref.kind == "Namespace" for c in target.changes)
         for change in target.changes:
             if change.action in ("create", "update") and change.desired is not None:
-                self.client.apply(change.desired, dry_run=self.options.dry_run)
+                if not (new_namespace and change.ref.namespace):
+                    self.client.apply(change.desired, dry_run=self.options.dry_run)
                 self.result.applied.append(f"{change.action} {change.ref}")
                 self.progress(f"{self.result.cluster}: {change.action}d {change.ref}")
         survivors: set[ObjectRef] = set()
@@ -231,6 +238,7 @@ def converge_cluster(client: ClusterClient, landscape: Landscape, targets: tuple
         with ThreadPoolExecutor(max_workers=max(1, options.workers)) as pool:
             list(pool.map(run, result.targets))
         result.health = agent_health(client, result.targets, options)
+        result.waited = options.wait_seconds > 0
     except KubeError as error:
         result.errors.append(str(error))
     result.writes, result.reads = client.writes - writes, client.reads - reads

@@ -241,3 +241,46 @@ def _admin_token(kubeconfig: Path) -> str:
 
     config = yaml.safe_load(kubeconfig.read_text())
     return str(config["users"][0]["user"]["token"])
+
+
+def test_dry_run_changes_nothing(tmp_path: Path, kubeconfig: Path) -> None:
+    repo = private_repo(tmp_path, "n")
+    cluster = clients(repo, kubeconfig)
+    before = {name: write_requests(c) for name, c in cluster.items()}
+    assert run_cli("apply", repo, "--kubeconfig", kubeconfig, "--dry-run") == 0
+    assert cluster["shared"].get("Namespace", None, "n-dev") is None
+    assert {name: write_requests(c) for name, c in cluster.items()} == before
+    assert run_cli("plan", repo, "--kubeconfig", kubeconfig) == 2
+
+
+def test_wait_reports_an_agent_that_does_not_become_ready(tmp_path: Path, kubeconfig: Path,
+                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    repo = private_repo(tmp_path, "o")
+    capsys.readouterr()
+    # These clusters have no nodes: the agents' pods stay Pending, so the rollout never completes.
+    assert run_cli("apply", repo, "--kubeconfig", kubeconfig, "--cluster", "shared", "--wait", "2") == 1
+    assert "still progressing after waiting 2s" in capsys.readouterr().out
+
+
+def test_a_cluster_can_be_reached_through_a_kubeconfig_secret(tmp_path: Path, kubeconfig: Path,
+                                                               control_plane: controlplane.TestEnv) -> None:
+    import base64
+
+    import yaml
+
+    from reconciler.config.model import Cluster, ClusterConnection, KubeconfigSecret
+    from reconciler.kube.connect import connect
+
+    config = yaml.safe_load(kubeconfig.read_text())
+    config["current-context"] = "gpu"
+    home = clients(private_repo(tmp_path, "p"), kubeconfig)["shared"]
+    home.apply(inv.system_namespace())
+    secret = {"apiVersion": "v1", "kind": "Secret",
+              "metadata": {"name": "gpu-kubeconfig", "namespace": inv.SYSTEM_NAMESPACE},
+              "data": {"kubeconfig": base64.b64encode(yaml.safe_dump(config).encode()).decode()}}
+    home.request("POST", f"/api/v1/namespaces/{inv.SYSTEM_NAMESPACE}/secrets", "create secret", body=secret)
+    cluster = Cluster("gpu", ClusterConnection(kubeconfig_secret=KubeconfigSecret(
+        inv.SYSTEM_NAMESPACE, "gpu-kubeconfig", "kubeconfig", None)), {}, None)  # type: ignore[arg-type]
+    remote = connect(cluster, home=home)
+    assert remote.server == control_plane.cluster("gpu").server
+    assert remote.get("Namespace", None, "kube-system") is not None
