@@ -9,6 +9,7 @@ from kubernetes import client as k8s
 
 from reconciler import inventory as inv
 from reconciler.kube.client import ClusterClient
+from testenv import controlplane
 
 from .support import api_as_token, clients, edit, pod, private_repo, run_cli, write_requests
 

@@ -125,7 +125,7 @@ def test_only_objects_in_the_inventory_and_labelled_ours_are_deleted(landscape: 
 def test_a_namespace_is_never_deleted_implicitly(landscape: Landscape, dev: Target) -> None:
     desired = render_target(dev, landscape)
     moved = copy.deepcopy(desired)
-    other = [o for o in moved if o["kind"] == "Namespace"][0]
+    other = next(o for o in moved if o["kind"] == "Namespace")
     other["metadata"]["name"] = "ml-dev-old"
     result = plan_target(dev, desired, _live([*desired, other]), _inventory([*desired, other]), OPTIONS)
     assert not result.by_action("delete")
