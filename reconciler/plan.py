@@ -176,7 +176,7 @@ def object_diffs(desired: Object, live: Object) -> list[FieldDiff]:
 
 
 def is_ours(obj: Object) -> bool:
-    return obj.get("metadata", {}).get("labels", {}).get(MANAGED_BY_LABEL) == MANAGED_BY_VALUE
+    return bool(obj.get("metadata", {}).get("labels", {}).get(MANAGED_BY_LABEL) == MANAGED_BY_VALUE)
 
 
 # -- planning --------------------------------------------------------------------------------------------------------

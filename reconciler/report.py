@@ -6,11 +6,11 @@ import json
 from typing import Any
 
 from reconciler.converge import ClusterResult
-from reconciler.plan import Change, TargetPlan
+from reconciler.plan import Action, Change, TargetPlan
 
 SYMBOLS = {"create": "+", "update": "~", "delete": "-", "orphan": "!", "conflict": "x", "keep": "=", "unchanged": " "}
 COLORS = {"create": "32", "update": "33", "delete": "31", "orphan": "35", "conflict": "31", "keep": "36"}
-ACTIONS = ("create", "update", "delete", "orphan", "conflict")
+ACTIONS: tuple[Action, ...] = ("create", "update", "delete", "orphan", "conflict")
 
 
 def _paint(text: str, code: str, color: bool) -> str:

@@ -6,6 +6,7 @@ slow on large lists. Writes are counted so a caller can report how many it sent.
 
 from __future__ import annotations
 
+import builtins
 import json
 import threading
 from typing import Any
@@ -83,14 +84,14 @@ class ClusterClient:
     # -- reads -------------------------------------------------------------------------------------------------------
 
     def list(self, kind: str, label_selector: str | None = None, namespace: str | None = None,
-             metadata_only: bool = False) -> list[Object]:
+             metadata_only: bool = False) -> builtins.list[Object]:
         """Every object of ``kind`` matching the selector, following ``continue`` tokens."""
         resource = resource_for(kind)
         return self.list_resource(resource, label_selector, namespace, metadata_only)
 
     def list_resource(self, resource: Resource, label_selector: str | None = None, namespace: str | None = None,
-                      metadata_only: bool = False) -> list[Object]:
-        items: list[Object] = []
+                      metadata_only: bool = False) -> builtins.list[Object]:
+        items: builtins.list[Object] = []
         query: dict[str, Any] = {"limit": PAGE_SIZE}
         if label_selector:
             query["labelSelector"] = label_selector
