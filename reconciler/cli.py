@@ -13,6 +13,7 @@ from reconciler import config, converge, report
 from reconciler.errors import InvalidRepository, ReconcilerError
 from reconciler.kube.client import ClusterClient
 from reconciler.kube.connect import connect
+from reconciler.kube.errors import ConnectionConfigError
 from reconciler.render import output, render_landscape
 
 EXIT_OK = 0
@@ -129,9 +130,17 @@ def _render(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _clients(landscape: config.Landscape, args: argparse.Namespace) -> dict[str, ClusterClient]:
+def _clients(landscape: config.Landscape, args: argparse.Namespace) -> tuple[dict[str, ClusterClient],
+                                                                          list[converge.ClusterResult]]:
+    """A client per selected cluster; a cluster whose credentials cannot be used fails alone."""
     names = [args.cluster] if args.cluster else sorted(landscape.clusters)
-    return {name: connect(landscape.clusters[name], args.kubeconfig) for name in names}
+    clients, failed = {}, []
+    for name in names:
+        try:
+            clients[name] = connect(landscape.clusters[name], args.kubeconfig)
+        except ConnectionConfigError as error:
+            failed.append(converge.ClusterResult(name, errors=[str(error)]))
+    return clients, failed
 
 
 def _use_color() -> bool:
@@ -142,12 +151,13 @@ def _plan(args: argparse.Namespace) -> int:
     landscape = config.load_landscape(args.repo)
     _check_filters(landscape, args.cluster, args.env)
     targets = landscape.select(args.cluster, args.env)
-    clients = _clients(landscape, args)
-    results = [
+    clients, failed = _clients(landscape, args)
+    results = failed + [
         converge.plan_only(clients[name], landscape, tuple(t for t in targets if t.cluster.name == name),
                            args.allow_mass_delete, scoped=args.env is not None)
         for name in sorted(clients)
     ]
+    results.sort(key=lambda r: r.cluster)
     if args.output == "json":
         sys.stdout.write(report.as_json(results))
     elif args.output == "markdown":
@@ -178,15 +188,17 @@ def _apply(args: argparse.Namespace) -> int:
     landscape = config.load_landscape(args.repo)
     _check_filters(landscape, args.cluster, args.env)
     targets = landscape.select(args.cluster, args.env)
-    clients = _clients(landscape, args)
+    clients, failed = _clients(landscape, args)
     options = converge.ConvergeOptions(dry_run=args.dry_run, allow_mass_delete=args.allow_mass_delete,
                                        revision=args.revision, wait_seconds=args.wait)
-    results = converge.converge(landscape, clients, options, targets, _Progress(), scoped=args.env is not None)
+    results = failed + converge.converge(landscape, clients, options, targets, _Progress(),
+                                         scoped=args.env is not None)
+    results.sort(key=lambda r: r.cluster)
     if args.output == "json":
         sys.stdout.write(report.as_json(results))
     else:
-        sys.stdout.write(report.text(results, color=_use_color()).replace("Plan:", "Applied:" if not args.dry_run
-                                                                          else "Dry run:"))
+        heading = "Dry run (nothing written)" if args.dry_run else "Applied"
+        sys.stdout.write(report.text(results, color=_use_color(), heading=heading))
         totals = converge.summary(results)
         print(f"{totals['writes']} write request(s); {totals['errors']} error(s)")
     return EXIT_OK if all(r.ok for r in results) else EXIT_ERROR

@@ -10,6 +10,8 @@ from reconciler.plan import Action, Change, TargetPlan
 
 SYMBOLS = {"create": "+", "update": "~", "delete": "-", "orphan": "!", "conflict": "x", "keep": "=", "unchanged": " "}
 COLORS = {"create": "32", "update": "33", "delete": "31", "orphan": "35", "conflict": "31", "keep": "36"}
+PAST = {"create": "created", "update": "updated", "delete": "deleted", "orphan": "orphaned",
+        "conflict": "in conflict (left alone)"}
 ACTIONS: tuple[Action, ...] = ("create", "update", "delete", "orphan", "conflict")
 
 
@@ -34,7 +36,8 @@ def _change_lines(change: Change, color: bool) -> list[str]:
     return lines
 
 
-def text(results: list[ClusterResult], color: bool = False, verbose: bool = False) -> str:
+def text(results: list[ClusterResult], color: bool = False, verbose: bool = False, heading: str = "Plan") -> str:
+    """The plan (``heading="Plan"``) or what was done (e.g. ``"Applied"``, ``"Dry run"``), per cluster and target."""
     lines: list[str] = []
     for result in results:
         lines.append(_paint(f"cluster {result.cluster}", "1", color))
@@ -50,8 +53,11 @@ def text(results: list[ClusterResult], color: bool = False, verbose: bool = Fals
             lines.extend(_paint(f"    refused: {r}", "31", color) for r in target.refusals)
         lines.extend(f"  agent {h.target}: {h.state} ({h.detail})" for h in result.health)
     totals = {a: sum(len(t.by_action(a)) for r in results for t in r.targets) for a in ACTIONS}
-    lines.append("Plan: " + ", ".join(f"{n} to {a}" for a, n in totals.items() if n or a in ("create", "update",
-                                                                                                 "delete")) + ".")
+    shown = [(a, n) for a, n in totals.items() if n or a in ("create", "update", "delete")]
+    if heading == "Plan":
+        lines.append("Plan: " + ", ".join(f"{n} to {a}" for a, n in shown) + ".")
+    else:
+        lines.append(f"{heading}: " + ", ".join(f"{n} {PAST[a]}" for a, n in shown) + ".")
     return "\n".join(lines) + "\n"
 
 

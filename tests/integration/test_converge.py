@@ -285,3 +285,19 @@ def test_a_cluster_can_be_reached_through_a_kubeconfig_secret(tmp_path: Path, ku
     remote = connect(cluster, home=home)
     assert remote.server == control_plane.cluster("gpu").server
     assert remote.get("Namespace", None, "kube-system") is not None
+
+
+def test_missing_credentials_for_one_cluster_fail_only_that_cluster(tmp_path: Path, kubeconfig: Path,
+                                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    import yaml
+
+    repo = private_repo(tmp_path, "q")
+    config = yaml.safe_load(kubeconfig.read_text())
+    config["contexts"] = [c for c in config["contexts"] if c["name"] != "gpu"]
+    partial = tmp_path / "kubeconfig"
+    partial.write_text(yaml.safe_dump(config))
+    capsys.readouterr()
+    assert run_cli("apply", repo, "--kubeconfig", partial) == 1
+    out = capsys.readouterr().out
+    assert "cannot use context 'gpu'" in out
+    assert clients(repo, kubeconfig)["shared"].get("Deployment", "q-dev", "ml-agent") is not None
