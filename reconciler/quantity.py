@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import math
 import re
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from fractions import Fraction
 
-_QUANTITY = re.compile(r"^(?P<number>[+-]?(?:\d+\.?\d*|\.\d+))(?P<suffix>[eE][+-]?\d+|[KMGTPE]i|[numkMGTPE]?)$")
+_QUANTITY = re.compile(r"(?P<number>[+-]?(?:\d+\.?\d*|\.\d+))(?P<suffix>[eE][+-]?\d+|[KMGTPE]i|[numkMGTPE]?)")
+# Kubernetes stores quantities in 64 bits; an exponent far beyond that is a typo, and computing 10**huge would hang.
+MAX_EXPONENT = 64
 
 _SUFFIXES: dict[str, Fraction] = {
     "": Fraction(1),
@@ -35,17 +38,19 @@ def parse_quantity(value: str | int | float) -> Fraction:
     if isinstance(value, int):
         return Fraction(value)
     if isinstance(value, float):
+        if not math.isfinite(value):
+            raise ValueError(f"{value!r} is not a quantity")
         return Fraction(Decimal(repr(value)))
-    match = _QUANTITY.match(value.strip()) if isinstance(value, str) else None
+    match = _QUANTITY.fullmatch(value) if isinstance(value, str) else None
     if match is None:
         raise ValueError(f"{value!r} is not a Kubernetes quantity (examples: 500m, 2, 1.5, 4Gi, 100M)")
-    try:
-        number = Fraction(Decimal(match["number"]))
-    except InvalidOperation as exc:
-        raise ValueError(f"{value!r} is not a Kubernetes quantity") from exc
+    number = Fraction(Decimal(match["number"]))
     suffix = match["suffix"]
-    if suffix[:1] in ("e", "E"):
-        return number * Fraction(10) ** int(suffix[1:])
+    if suffix[:1] in ("e", "E") and len(suffix) > 1:  # "1E" alone is exa, "1E3" is an exponent
+        exponent = int(suffix[1:])
+        if abs(exponent) > MAX_EXPONENT:
+            raise ValueError(f"{value!r} is out of range for a Kubernetes quantity")
+        return number * Fraction(10) ** exponent
     return number * _SUFFIXES[suffix]
 
 
