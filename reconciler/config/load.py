@@ -3,13 +3,13 @@
 Every mapping is loaded as a :class:`LocatedDict` and every sequence as a :class:`LocatedList`, which keep the
 line of each key and item, so later stages (schema, references, resolution) can name ``path:line`` for any field,
 even after profiles have been merged into an environment. Reading refuses what is unsafe: symlinks that leave the
-repository, oversized files, duplicate keys and alias bombs.
+repository, oversized files, duplicate keys, alias bombs and YAML tags that would construct anything but plain data.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,6 +25,17 @@ MAX_VALUES_PER_DOCUMENT = 100_000
 YAML_SUFFIXES = (".yaml", ".yml")
 
 _Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_MAP_TAG = "tag:yaml.org,2002:map"
+_SEQ_TAG = "tag:yaml.org,2002:seq"
+_STR_TAG = "tag:yaml.org,2002:str"
+# Plain data only. Dates stay text: schemas check their format, and JSON has no date type.
+_SCALAR_CONSTRUCTORS: dict[str, Callable[[yaml.SafeLoader, yaml.ScalarNode], Any]] = {
+    "tag:yaml.org,2002:int": yaml.SafeLoader.construct_yaml_int,
+    "tag:yaml.org,2002:float": yaml.SafeLoader.construct_yaml_float,
+    "tag:yaml.org,2002:bool": yaml.SafeLoader.construct_yaml_bool,
+    "tag:yaml.org,2002:null": yaml.SafeLoader.construct_yaml_null,
+    "tag:yaml.org,2002:timestamp": lambda _, node: node.value,
+}
 
 
 class LocatedDict(dict[str, Any]):
@@ -42,30 +53,45 @@ class LocatedDict(dict[str, Any]):
 
 
 class LocatedList(list[Any]):
-    """A sequence that knows where it and each of its items were written."""
+    """A sequence that knows where it and each of its items were written.
 
-    __slots__ = ("item_locations", "location")
+    After a merge, an item may come from another document's list: ``origin`` is its index there, so an error can
+    name the field as it is written in that file.
+    """
+
+    __slots__ = ("item_locations", "item_origins", "location")
 
     def __init__(self, location: Location, *args: Any) -> None:
         super().__init__(*args)
         self.location = location
         self.item_locations: list[Location] = []
+        self.item_origins: list[int] = []
 
     def where(self, index: int) -> Location:
         if 0 <= index < len(self.item_locations):
             return self.item_locations[index]
         return self.location
 
+    def origin(self, index: int) -> int:
+        return self.item_origins[index] if 0 <= index < len(self.item_origins) else index
+
+
+def _child(value: Any, step: str | int) -> tuple[Location, Any] | None:
+    if isinstance(value, LocatedDict) and isinstance(step, str) and step in value:
+        return value.where(step), value[step]
+    if isinstance(value, LocatedList) and isinstance(step, int) and 0 <= step < len(value):
+        return value.where(step), value[step]
+    return None
+
 
 def location_of(value: Any, path: tuple[str | int, ...]) -> Location | None:
     """The location of the value at ``path`` inside ``value``, or of its deepest existing parent."""
     found: Location | None = getattr(value, "location", None)
     for step in path:
-        if (isinstance(value, LocatedDict) and isinstance(step, str) and step in value) or (isinstance(value, LocatedList) and isinstance(step, int) and 0 <= step < len(value)):
-            found = value.where(step)
-            value = value[step]
-        else:
+        child = _child(value, step)
+        if child is None:
             break
+        found, value = child
     return found
 
 
@@ -96,120 +122,212 @@ class LoadResult:
     documents: list[Document]
     errors: list[ConfigError]
     files: int
-
-
-class _Budget:
-    def __init__(self, path: str) -> None:
-        self.path = path
-        self.left = MAX_VALUES_PER_DOCUMENT
-
-    def spend(self, node: yaml.Node) -> None:
-        self.left -= 1
-        if self.left < 0:
-            raise _Refused(
-                ConfigError(
-                    _loc(self.path, node),
-                    "",
-                    f"document expands to more than {MAX_VALUES_PER_DOCUMENT} values through YAML aliases; "
-                    "refusing it (alias bomb). Write the values out instead of nesting aliases",
-                )
-            )
+    unread: tuple[str, ...] = ()  # files of which some document could not be read
 
 
 class _Refused(Exception):
-    def __init__(self, error: ConfigError) -> None:
-        super().__init__(str(error))
-        self.error = error
+    """Stops reading one document."""
+
+    def __init__(self, location: Location, message: str, field: list[str | int], bomb: bool = False) -> None:
+        super().__init__(message)
+        self.location = location
+        self.message = message
+        self.field = field
+        self.bomb = bomb
+        # Set while an alias bomb's error travels outwards to the place where the outermost alias is used.
+        self.relocate = False
+
+    def error(self) -> ConfigError:
+        return ConfigError(self.location, _field_text(self.field), self.message)
 
 
-def _loc(path: str, node: yaml.Node) -> Location:
-    return Location(path, node.start_mark.line + 1)
+def _field_text(path: list[str | int]) -> str:
+    text = ""
+    for step in path:
+        text += f"[{step}]" if isinstance(step, int) else (f".{step}" if text else step)
+    return text
 
 
-def _construct(node: yaml.Node, path: str, budget: _Budget, constructor: yaml.SafeLoader) -> Any:
-    budget.spend(node)
-    if isinstance(node, yaml.MappingNode):
-        mapping = LocatedDict(_loc(path, node))
-        for key_node, value_node in _merged_pairs(node, path):
-            key = _construct(key_node, path, budget, constructor)
-            if not isinstance(key, str):
-                key = str(key)
-            if key in mapping:
-                first = mapping.where(key)
-                raise _Refused(
-                    ConfigError(
-                        _loc(path, key_node),
-                        key,
-                        f"duplicate key (first defined on line {first.line}); keep only one",
-                    )
-                )
-            mapping.key_locations[key] = _loc(path, key_node)
-            mapping[key] = _construct(value_node, path, budget, constructor)
+class _Reader:
+    """Builds located values from the nodes of one document, tracking the field path for errors.
+
+    An alias is the same node object met again. Values reached through aliases are counted, and past
+    MAX_VALUES_PER_DOCUMENT the document is refused before it can expand further.
+    """
+
+    def __init__(self, path: str, constructor: yaml.SafeLoader) -> None:
+        self.path = path
+        self.constructor = constructor
+        self.field: list[str | int] = []
+        self.errors: list[ConfigError] = []
+        self.left = MAX_VALUES_PER_DOCUMENT
+        self.seen: set[int] = set()
+        self.aliased = 0
+
+    def location(self, node: yaml.Node) -> Location:
+        return Location(self.path, node.start_mark.line + 1)
+
+    def refuse(self, node: yaml.Node, message: str, *more: str) -> _Refused:
+        return _Refused(self.location(node), message, [*self.field, *more])
+
+    def value(self, node: yaml.Node) -> Any:
+        if isinstance(node, yaml.ScalarNode):
+            return self.scalar(node)
+        if id(node) not in self.seen:
+            self.seen.add(id(node))
+            return self.collection(node)
+        depth = len(self.field)
+        self.aliased += 1
+        try:
+            return self.collection(node)
+        except _Refused as refused:
+            if refused.bomb:
+                refused.field, refused.relocate = self.field[:depth], True
+            raise
+        finally:
+            self.aliased -= 1
+
+    def collection(self, node: yaml.Node) -> Any:
+        if self.aliased:
+            self.left -= len(node.value) + 1
+            if self.left < 0:
+                raise _Refused(self.location(node), f"document expands to more than {MAX_VALUES_PER_DOCUMENT} "
+                               "values through YAML aliases; refusing it (alias bomb). Write the values out "
+                               "instead of nesting aliases", [], bomb=True)
+        if isinstance(node, yaml.MappingNode) and node.tag == _MAP_TAG:
+            return self.mapping(node)
+        if isinstance(node, yaml.SequenceNode) and node.tag == _SEQ_TAG:
+            return self.sequence(node)
+        raise self.refuse(node, f"YAML tag {node.tag!r} is not supported; write plain mappings, lists and values")
+
+    def scalar(self, node: yaml.ScalarNode) -> Any:
+        if node.tag == _STR_TAG:
+            return node.value
+        construct = _SCALAR_CONSTRUCTORS.get(node.tag)
+        if construct is None:
+            raise self.refuse(node, f"YAML tag {node.tag!r} is not supported; write plain values (quote text that "
+                              "looks like a number or a date)")
+        try:
+            return construct(self.constructor, node)
+        except ValueError as exc:
+            raise self.refuse(node, f"{node.value[:40]!r} cannot be read as a number: {exc}") from exc
+
+    def mapping(self, node: yaml.MappingNode) -> LocatedDict:
+        mapping = LocatedDict(self.location(node))
+        for key_node, value_node in self.pairs(node):
+            if not isinstance(key_node, yaml.ScalarNode):
+                raise self.refuse(key_node, "a key must be plain text, not a mapping or a list")
+            # The key's own text: "on", "yes" or "1" stay what was written instead of becoming True or 1.
+            key = key_node.value
+            where = self.location(key_node)
+            if key in mapping:  # reported, and the document is still read (with the first value) for other checks
+                self.errors.append(ConfigError(where, _field_text([*self.field, key]), "duplicate key (first "
+                                               f"defined on line {mapping.where(key).line}); keep only one"))
+                continue
+            mapping.key_locations[key] = where
+            self.field.append(key)
+            try:
+                mapping[key] = self.value(value_node)
+            except _Refused as refused:
+                if refused.relocate:
+                    refused.location, refused.relocate = where, False
+                raise
+            self.field.pop()
         return mapping
-    if isinstance(node, yaml.SequenceNode):
-        sequence = LocatedList(_loc(path, node))
-        for item in node.value:
-            sequence.item_locations.append(_loc(path, item))
-            sequence.append(_construct(item, path, budget, constructor))
+
+    def sequence(self, node: yaml.SequenceNode) -> LocatedList:
+        sequence = LocatedList(self.location(node))
+        for index, item in enumerate(node.value):
+            sequence.item_locations.append(self.location(item))
+            self.field.append(index)
+            try:
+                sequence.append(self.value(item))
+            except _Refused as refused:
+                if refused.relocate:  # an item's line would be its anchor's: name the list that uses the alias
+                    refused.location, refused.relocate = sequence.location, False
+                    refused.field = refused.field[:-1]
+                raise
+            self.field.pop()
         return sequence
-    if node.tag == "tag:yaml.org,2002:timestamp":
-        return node.value  # dates stay text: schemas check their format, and JSON has no date type
-    return constructor.construct_object(node, deep=True)  # type: ignore[no-untyped-call]
+
+    def pairs(self, node: yaml.MappingNode) -> list[tuple[yaml.Node, yaml.Node]]:
+        """Pairs of a mapping with YAML merge keys (``<<: *base``) expanded, explicit keys winning."""
+        pairs: list[tuple[yaml.Node, yaml.Node]] = []
+        merged: list[tuple[yaml.Node, yaml.Node]] = []
+        for key_node, value_node in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                sources = value_node.value if isinstance(value_node, yaml.SequenceNode) else [value_node]
+                for source in sources:
+                    if not isinstance(source, yaml.MappingNode):
+                        raise self.refuse(source, "a merge key must refer to a mapping", "<<")
+                    merged.extend(self.pairs(source))
+            else:
+                pairs.append((key_node, value_node))
+        if not merged:
+            return pairs
+        explicit = {key.value for key, _ in pairs if isinstance(key, yaml.ScalarNode)}
+        inherited: dict[Any, tuple[yaml.Node, yaml.Node]] = {}
+        for key_node, value_node in merged:
+            if key_node.value not in explicit:
+                inherited[key_node.value] = (key_node, value_node)
+        return list(inherited.values()) + pairs
 
 
-def _merged_pairs(node: yaml.MappingNode, path: str) -> list[tuple[yaml.Node, yaml.Node]]:
-    """Pairs of a mapping with YAML merge keys (``<<: *base``) expanded, explicit keys winning."""
-    pairs: list[tuple[yaml.Node, yaml.Node]] = []
-    merged: list[tuple[yaml.Node, yaml.Node]] = []
-    for key_node, value_node in node.value:
-        if key_node.tag == "tag:yaml.org,2002:merge":
-            sources = value_node.value if isinstance(value_node, yaml.SequenceNode) else [value_node]
-            for source in sources:
-                if not isinstance(source, yaml.MappingNode):
-                    raise _Refused(ConfigError(_loc(path, source), "<<", "a merge key must refer to a mapping"))
-                merged.extend(_merged_pairs(source, path))
-        else:
-            pairs.append((key_node, value_node))
-    explicit = {key.value for key, _ in pairs if isinstance(key, yaml.ScalarNode)}
-    inherited: dict[Any, tuple[yaml.Node, yaml.Node]] = {}
-    for key_node, value_node in merged:
-        if key_node.value not in explicit:
-            inherited[key_node.value] = (key_node, value_node)
-    return list(inherited.values()) + pairs
+def _document(node: yaml.Node, path: str, loader: yaml.SafeLoader) -> tuple[Document | None, list[ConfigError]]:
+    reader = _Reader(path, loader)
+    try:
+        body = reader.value(node)
+    except _Refused as refused:
+        return None, [refused.error()]
+    except RecursionError:
+        return None, [ConfigError(reader.location(node), "", "document is nested too deeply to read safely")]
+    if not isinstance(body, LocatedDict):
+        return None, [ConfigError(reader.location(node), "", "a document must be a mapping with apiVersion, kind, "
+                                  "metadata and spec")]
+    return Document(body, body.location), reader.errors
 
 
 def parse_documents(text: str, path: str) -> tuple[list[Document], list[ConfigError]]:
-    """Parse one file's text into documents, or the first error that stops reading it."""
+    """Parse one file's text into documents and errors.
+
+    A document that cannot be read is left out and the next one is read; a YAML syntax error stops the file.
+    """
+    documents, errors, _ = _parse(text, path)
+    return documents, errors
+
+
+def _parse(text: str, path: str) -> tuple[list[Document], list[ConfigError], bool]:
+    """Documents, errors, and whether every document was read."""
     documents: list[Document] = []
+    errors: list[ConfigError] = []
+    complete = True
     loader = _Loader(text)
     try:
-        while loader.check_node():  # type: ignore[no-untyped-call]
-            node = loader.get_node()  # type: ignore[no-untyped-call]
-            if node is None:
-                continue
-            body = _construct(node, path, _Budget(path), loader)
-            if body is None:
-                continue
-            if not isinstance(body, LocatedDict):
-                return documents, [
-                    ConfigError(_loc(path, node), "", "a document must be a mapping with apiVersion, kind, "
-                                "metadata and spec")
-                ]
-            documents.append(Document(body, body.location))
+        while loader.check_node():
+            node = loader.get_node()
+            if node is None or (isinstance(node, yaml.ScalarNode) and node.tag == "tag:yaml.org,2002:null"):
+                continue  # an empty document, e.g. after a trailing "---"
+            document, document_errors = _document(node, path, loader)
+            errors.extend(document_errors)
+            if document is None:
+                complete = False
+            else:
+                documents.append(document)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else 1
         problem = exc.problem or exc.context or "invalid YAML"
-        return documents, [ConfigError(Location(path, line), "", f"YAML syntax error: {problem}")]
+        errors.append(ConfigError(Location(path, line), "", f"YAML syntax error: {problem}"))
+        complete = False
     except yaml.YAMLError as exc:
-        return documents, [ConfigError(Location(path, 1), "", f"YAML error: {exc}")]
-    except _Refused as refused:
-        return documents, [refused.error]
+        errors.append(ConfigError(Location(path, 1), "", f"YAML error: {exc}"))
+        complete = False
     except RecursionError:
-        return documents, [ConfigError(Location(path, 1), "", "document is nested too deeply to read safely")]
+        errors.append(ConfigError(Location(path, 1), "", "document is nested too deeply to read safely"))
+        complete = False
     finally:
-        loader.dispose()  # type: ignore[no-untyped-call]
-    return documents, []
+        loader.dispose()
+    return documents, errors, complete
 
 
 def _yaml_files(root: Path) -> Iterator[Path]:
@@ -225,39 +343,54 @@ def _yaml_files(root: Path) -> Iterator[Path]:
                 yield Path(directory) / name
 
 
+def _read_text(file: Path, root: Path, start: Location) -> str | ConfigError:
+    """The file's text, or why it may not be read."""
+    if file.is_symlink():
+        target = Path(os.path.realpath(file))
+        if not target.is_relative_to(root):
+            return ConfigError(start, "", f"symlink points outside the repository (to {target}); refusing to read "
+                               "it. Copy the file into the repository instead")
+    try:
+        status = file.stat()
+    except OSError as exc:
+        return ConfigError(start, "", f"cannot read file: {exc.strerror}")
+    if not file.is_file():
+        return ConfigError(start, "", "not a regular file; remove it or give it another name")
+    if status.st_size > MAX_FILE_BYTES:
+        return ConfigError(start, "", f"file is {status.st_size} bytes, over the {MAX_FILE_BYTES} byte limit; "
+                           "split it into several files")
+    try:
+        data = file.read_bytes()
+    except OSError as exc:
+        return ConfigError(start, "", f"cannot read file: {exc.strerror}")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        return ConfigError(Location(start.path, line), "", f"not UTF-8 text (byte 0x{data[exc.start]:02x}); "
+                           "save the file as UTF-8")
+
+
 def load_repository(root: Path) -> LoadResult:
     """Read every ``*.yaml``/``*.yml`` file under ``root`` (hidden folders skipped), collecting all errors."""
-    root = root.resolve()
+    root = Path(os.path.realpath(root))
     documents: list[Document] = []
     errors: list[ConfigError] = []
+    unread: list[str] = []
     files = 0
     for file in _yaml_files(root):
         relative = file.relative_to(root).as_posix()
-        start = Location(relative, 1)
-        if file.is_symlink():
-            target = file.resolve()
-            if not target.is_relative_to(root):
-                errors.append(ConfigError(start, "", f"symlink points outside the repository (to {target}); "
-                                          "refusing to read it. Copy the file into the repository instead"))
-                continue
-            if target.is_dir():
-                continue  # a folder inside the repository: its files are read where they really are
-        try:
-            size = file.stat().st_size
-        except OSError as exc:
-            errors.append(ConfigError(start, "", f"cannot read file: {exc.strerror}"))
-            continue
-        if size > MAX_FILE_BYTES:
-            errors.append(ConfigError(start, "", f"file is {size} bytes, over the {MAX_FILE_BYTES} byte limit; "
-                                      "split it into several files"))
-            continue
-        try:
-            text = file.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            errors.append(ConfigError(start, "", f"cannot read file as UTF-8 text: {exc}"))
+        if file.is_symlink() and file.is_dir() and Path(os.path.realpath(file)).is_relative_to(root):
+            continue  # a folder inside the repository: its files are read where they really are
+        text = _read_text(file, root, Location(relative, 1))
+        if isinstance(text, ConfigError):
+            errors.append(text)
+            unread.append(relative)
             continue
         files += 1
-        file_documents, file_errors = parse_documents(text, relative)
+        file_documents, file_errors, complete = _parse(text, relative)
         documents.extend(file_documents)
         errors.extend(file_errors)
-    return LoadResult(documents, errors, files)
+        if not complete:
+            unread.append(relative)
+    return LoadResult(documents, errors, files, tuple(unread))
