@@ -6,7 +6,7 @@ import datetime
 import functools
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from importlib import resources
 from typing import Any
 
@@ -16,49 +16,103 @@ from jsonschema.exceptions import ValidationError
 
 from reconciler.config.load import Document, location_of
 from reconciler.errors import ConfigError
-from reconciler.quantity import is_quantity
+from reconciler.quantity import parse_quantity
 
 KINDS = ("Platform", "Cluster", "Team", "Profile", "Environment")
 
-_DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
-_DNS1123_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+_DNS1123_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
+_DNS1123_SUBDOMAIN = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
+_LABEL_NAME = re.compile(r"[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?")
 
 _FORMAT_HINTS = {
     "dns1123-label": "is not a valid Kubernetes name: use at most 63 lower-case letters, digits and '-', "
     "starting and ending with a letter or digit",
     "dns1123-subdomain": "is not a valid Kubernetes name: use lower-case letters, digits, '-' and '.', "
     "at most 253 characters",
-    "k8s-quantity": "is not a valid Kubernetes quantity (examples: 500m, 2, 1.5, 512Mi, 4Gi)",
+    "label-key": "is not a valid label key: an optional DNS prefix and '/', then at most 63 letters, digits, "
+    "'-', '_' or '.', starting and ending with a letter or digit",
+    "label-value": "is not a valid label value: at most 63 letters, digits, '-', '_' or '.', starting and ending "
+    "with a letter or digit",
+    "k8s-quantity": "is not a valid Kubernetes quantity: use a non-negative number with an optional suffix "
+    "(examples: 500m, 2, 1.5, 512Mi, 4Gi)",
+    "k8s-whole-quantity": "is not a whole, non-negative number (Kubernetes counts GPUs and other extended "
+    "resources in whole units)",
     "date": "is not a date (YYYY-MM-DD)",
 }
 
+_TYPE_NAMES = {
+    "object": "a mapping",
+    "array": "a list",
+    "string": "text",
+    "integer": "a whole number",
+    "number": "a number",
+    "boolean": "true or false",
+    "null": "null",
+}
 
-def _checker() -> jsonschema.FormatChecker:
-    checker = jsonschema.FormatChecker(formats=())
 
-    @checker.checks("dns1123-label")
-    def _label(value: object) -> bool:
-        return not isinstance(value, str) or (len(value) <= 63 and bool(_DNS1123_LABEL.match(value)))
+def _is_label(value: str) -> bool:
+    return len(value) <= 63 and _DNS1123_LABEL.fullmatch(value) is not None
 
-    @checker.checks("dns1123-subdomain")
-    def _subdomain(value: object) -> bool:
-        return not isinstance(value, str) or (len(value) <= 253 and bool(_DNS1123_SUBDOMAIN.match(value)))
 
-    @checker.checks("k8s-quantity")
-    def _quantity(value: object) -> bool:
-        return isinstance(value, bool) or not isinstance(value, str | int | float) or is_quantity(value)
+def _is_subdomain(value: str) -> bool:
+    return len(value) <= 253 and _DNS1123_SUBDOMAIN.fullmatch(value) is not None
 
-    @checker.checks("date")
-    def _date(value: object) -> bool:
-        if isinstance(value, datetime.date):
-            return True
-        try:
-            datetime.date.fromisoformat(str(value))
-        except ValueError:
-            return False
-        return True
 
-    return checker
+def _is_label_key(value: str) -> bool:
+    prefix, _, name = value.rpartition("/")
+    return (not prefix or _is_subdomain(prefix)) and len(name) <= 63 and _LABEL_NAME.fullmatch(name) is not None
+
+
+def _is_label_value(value: str) -> bool:
+    return value == "" or (len(value) <= 63 and _LABEL_NAME.fullmatch(value) is not None)
+
+
+def _quantity_value(value: object) -> Any:
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        return None
+    try:
+        return parse_quantity(value)
+    except ValueError:
+        return None
+
+
+def _is_quantity(value: object) -> bool:
+    number = _quantity_value(value)
+    return number is not None and number >= 0
+
+
+def _is_whole_quantity(value: object) -> bool:
+    number = _quantity_value(value)
+    return number is not None and number >= 0 and number.denominator == 1
+
+
+def _is_date(value: str) -> bool:
+    try:
+        datetime.date.fromisoformat(value)
+    except ValueError:
+        return False
+    return True
+
+
+def _text_check(check: Callable[[str], bool]) -> Callable[[object], bool]:
+    """Formats apply to text only; other types are the ``type`` keyword's to report."""
+    return lambda value: not isinstance(value, str) or check(value)
+
+
+def _value_check(check: Callable[[object], bool]) -> Callable[[object], bool]:
+    return lambda value: isinstance(value, bool) or not isinstance(value, str | int | float) or check(value)
+
+
+_FORMATS: dict[str, Callable[[object], bool]] = {
+    "dns1123-label": _text_check(_is_label),
+    "dns1123-subdomain": _text_check(_is_subdomain),
+    "label-key": _text_check(_is_label_key),
+    "label-value": _text_check(_is_label_value),
+    "date": _text_check(_is_date),
+    "k8s-quantity": _value_check(_is_quantity),
+    "k8s-whole-quantity": _value_check(_is_whole_quantity),
+}
 
 
 def _schema_text(name: str) -> dict[str, Any]:
@@ -69,11 +123,14 @@ def _schema_text(name: str) -> dict[str, Any]:
 
 @functools.cache
 def _validators() -> dict[str, jsonschema.Draft202012Validator]:
+    """One compiled validator per kind, built once per process."""
     common = _schema_text("common")
     registry: referencing.Registry[Any] = referencing.Registry().with_resource(
         common["$id"], referencing.Resource.from_contents(common)
     )
-    checker = _checker()
+    checker = jsonschema.FormatChecker(formats=())
+    for name, check in _FORMATS.items():
+        checker.checkers[name] = (check, ())
     validators = {}
     for kind in KINDS:
         schema = _schema_text(kind)
@@ -95,68 +152,105 @@ def field_path(path: Iterable[str | int]) -> str:
     return text
 
 
+def _describe(value: object) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, int | float):
+        return f"the number {value!r}"
+    if isinstance(value, str):
+        return f"the text {value[:60]!r}"
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    return f"a value of type {type(value).__name__}"
+
+
+def _type_message(error: ValidationError) -> str:
+    expected = error.validator_value if isinstance(error.validator_value, list) else [error.validator_value]
+    names = " or ".join(_TYPE_NAMES.get(str(name), str(name)) for name in expected)
+    message = f"expected {names}, got {_describe(error.instance)}"
+    if "string" in expected and isinstance(error.instance, bool | int | float):
+        message += "; put it in quotes to make it text"
+    return message
+
+
 def _message(error: ValidationError) -> str:
-    if error.validator == "format":
-        return f"{error.instance!r} {_FORMAT_HINTS.get(str(error.validator_value), 'has the wrong format')}"
-    if error.validator == "oneOf" and isinstance(error.schema, dict):
-        options = [sorted(o.get("required", [])) for o in error.schema.get("oneOf", [])]
-        names = [name for option in options for name in option]
-        if names and isinstance(error.instance, dict):
+    validator, value, instance = error.validator, error.validator_value, error.instance
+    if validator == "type":
+        return _type_message(error)
+    if validator == "format":
+        return f"{instance!r} {_FORMAT_HINTS.get(str(value), 'has the wrong format')}"
+    if validator == "oneOf" and isinstance(error.schema, dict):
+        names = [name for option in error.schema.get("oneOf", []) for name in sorted(option.get("required", []))]
+        if names and isinstance(instance, dict):
             return "set exactly one of: " + ", ".join(names)
-    if error.validator == "anyOf" and isinstance(error.schema, dict):
-        names = [n for o in error.schema.get("anyOf", []) for n in o.get("required", [])]
+    if validator == "anyOf" and isinstance(error.schema, dict):
+        names = [name for option in error.schema.get("anyOf", []) for name in option.get("required", [])]
         if names:
             return "set at least one of: " + ", ".join(names)
-    if error.validator == "enum":
-        allowed = ", ".join(json.dumps(v) for v in error.validator_value)
-        return f"{error.instance!r} is not one of: {allowed}"
-    if error.validator == "const" and error.path and error.path[-1] == "apiVersion":
-        return f"{error.instance!r} is not supported; use {error.validator_value!r}"
-    return error.message
+    if validator == "enum":
+        return f"{instance!r} is not one of: {', '.join(json.dumps(v) for v in value)}"
+    if validator == "const" and error.path and error.path[-1] == "apiVersion":
+        return f"{instance!r} is not supported; use {value!r}"
+    if validator == "minItems" and value == 1:
+        return "needs at least one item"
+    if validator == "uniqueItems":
+        return "lists the same item more than once; keep one of each"
+    return str(error.message)
 
 
 def _errors_of(error: ValidationError) -> list[ValidationError]:
-    """Leaf errors: for a oneOf where one branch nearly matches, report that branch's own errors."""
+    """Leaf errors: for a oneOf/anyOf where one branch nearly matches, report that branch's own errors."""
     if error.validator in ("oneOf", "anyOf") and error.context:
-        relevant = [e for e in error.context if e.validator not in ("required",)]
+        relevant = [e for e in error.context if e.validator != "required"]
         if relevant and all(len(e.relative_path) > 0 for e in relevant):
             return [leaf for e in relevant for leaf in _errors_of(e)]
     return [error]
 
 
-def _unexpected_keys(error: ValidationError) -> list[str]:
-    if error.validator in ("additionalProperties", "unevaluatedProperties") and isinstance(error.instance, dict):
-        known = set(error.schema.get("properties", {})) if isinstance(error.schema, dict) else set()
-        return sorted(k for k in error.instance if k not in known)
-    return []
+def _unknown_kind(document: Document) -> ConfigError:
+    where = document.where("kind")
+    if "kind" not in document.body:
+        return ConfigError(where, "kind", f"required field is missing; set one of: {', '.join(KINDS)}")
+    kind = document.body["kind"]
+    if kind == "Secret":
+        return ConfigError(where, "kind", "Secrets never live in git: create the Secret in the cluster (or with a "
+                           "secrets manager) and reference it by name")
+    shown = repr(kind) if isinstance(kind, str) else _describe(kind)
+    return ConfigError(where, "kind", f"unknown kind {shown}; expected one of: {', '.join(KINDS)}")
+
+
+def _leaf_errors(document: Document, leaf: ValidationError) -> Iterable[ConfigError]:
+    body, kind = document.body, document.kind
+    path = tuple(leaf.absolute_path)
+    if leaf.validator in ("oneOf", "anyOf") and not isinstance(leaf.instance, dict):
+        return  # choices between fields of a mapping: when it is no mapping, its type error says so
+    if leaf.validator == "additionalProperties" and isinstance(leaf.instance, dict) and leaf.validator_value is False:
+        known = leaf.schema.get("properties", {}) if isinstance(leaf.schema, dict) else {}
+        for key in sorted(k for k in leaf.instance if k not in known):
+            yield ConfigError(location_of(body, (*path, key)) or document.location, field_path((*path, key)),
+                              f"unknown field; check its spelling against the schema of {kind}")
+        return
+    if leaf.validator == "required" and isinstance(leaf.instance, dict):
+        for key in leaf.validator_value:
+            if key not in leaf.instance:
+                yield ConfigError(location_of(body, path) or document.location, field_path((*path, key)),
+                                  "required field is missing")
+        return
+    if "propertyNames" in leaf.relative_schema_path and isinstance(leaf.instance, str):
+        path = (*path, leaf.instance)  # the offending key itself, on its own line
+    yield ConfigError(location_of(body, path) or document.location, field_path(path), _message(leaf))
 
 
 def validate_document(document: Document) -> list[ConfigError]:
     """Schema errors of one document, each with the line of the offending value."""
-    kind = document.kind
-    if kind not in KINDS:
-        where = document.where("kind")
-        if kind == "Secret":
-            return [ConfigError(where, "kind", "Secrets never live in git: create the Secret in the cluster "
-                                "(or with a secrets manager) and reference it by name")]
-        shown = repr(document.body.get("kind")) if "kind" in document.body else "missing"
-        return [ConfigError(where, "kind", f"unknown kind {shown}; expected one of: {', '.join(KINDS)}")]
+    if document.kind not in KINDS:
+        return [_unknown_kind(document)]
     errors: list[ConfigError] = []
-    for error in _validators()[kind].iter_errors(document.body):
+    for error in _validators()[document.kind].iter_errors(document.body):
         for leaf in _errors_of(error):
-            path = tuple(leaf.absolute_path)
-            unexpected = _unexpected_keys(leaf)
-            if unexpected:
-                for key in unexpected:
-                    location = location_of(document.body, (*path, key)) or document.location
-                    errors.append(ConfigError(location, field_path((*path, key)),
-                                              "unknown field; check its spelling against the schema of " + kind))
-                continue
-            location = location_of(document.body, path) or document.location
-            if leaf.validator == "required" and isinstance(leaf.instance, dict):
-                missing = str(leaf.message).split("'")[1] if "'" in leaf.message else ""
-                errors.append(ConfigError(location, field_path((*path, missing)) if missing else field_path(path),
-                                          "required field is missing"))
-                continue
-            errors.append(ConfigError(location, field_path(path), _message(leaf)))
+            errors.extend(_leaf_errors(document, leaf))
     return errors
