@@ -6,15 +6,15 @@ from pathlib import Path
 
 from reconciler.config.load import LoadResult, load_repository
 from reconciler.config.model import Landscape
-
-__all__ = ["Landscape", "RepositoryNotFound", "landscape_from", "load_landscape"]
 from reconciler.config.resolve import resolve
 from reconciler.config.schema import validate_document
 from reconciler.errors import InvalidRepository, ReconcilerError
 
+__all__ = ["Landscape", "RepositoryNotFound", "landscape_from", "load_landscape"]
+
 
 class RepositoryNotFound(ReconcilerError):
-    """The path given as the environments repository is not a directory."""
+    """The path given as the environments repository is not a directory, or holds no documents."""
 
 
 def landscape_from(loaded: LoadResult) -> Landscape:
@@ -29,7 +29,7 @@ def landscape_from(loaded: LoadResult) -> Landscape:
             broken.add((document.kind, document.name))
         else:
             valid.append(document)
-    landscape, reference_errors = resolve(valid, loaded.files, broken)
+    landscape, reference_errors = resolve(valid, loaded.files, broken, all_read=not loaded.unread)
     errors.extend(reference_errors)
     if errors:
         raise InvalidRepository(errors)
@@ -40,4 +40,8 @@ def load_landscape(root: Path) -> Landscape:
     """Read, validate and resolve the environments repository at ``root``."""
     if not root.is_dir():
         raise RepositoryNotFound(f"{root}: no such directory; pass the path of an environments repository")
-    return landscape_from(load_repository(root))
+    loaded = load_repository(root)
+    if not loaded.documents and not loaded.errors:
+        raise RepositoryNotFound(f"{root}: no documents in *.yaml or *.yml files; pass the path of an environments "
+                                 "repository (such as sample-repo)")
+    return landscape_from(loaded)

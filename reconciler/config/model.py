@@ -178,7 +178,7 @@ class Landscape:
     def select(self, cluster: str | None = None, environment: str | None = None) -> tuple[Target, ...]:
         return tuple(
             t for t in self.targets
-            if (cluster is None or t.cluster.name == cluster) and (environment is None or t.environment.name == environment)
+            if cluster in (None, t.cluster.name) and environment in (None, t.environment.name)
         )
 
     def summary(self) -> str:

@@ -13,8 +13,8 @@ from typing import Any, cast
 
 from reconciler.config import model
 from reconciler.config.load import Document, LocatedDict, LocatedList
-from reconciler.config.merge import merge
-from reconciler.config.model import RESERVED_NAMESPACES
+from reconciler.config.merge import identity, merge
+from reconciler.config.model import ENVIRONMENT_LABEL, MANAGED_BY_LABEL, RESERVED_NAMESPACES
 from reconciler.errors import ConfigError, Location
 
 NOT_INHERITED = frozenset({"extends", "targets", "protected", "onRemove", "adopt"})
@@ -34,14 +34,19 @@ def _text(value: Any) -> str:
 
 
 class _Resolver:
-    def __init__(self, documents: Iterable[Document], broken: set[tuple[str, str]]) -> None:
+    def __init__(self, documents: Iterable[Document], broken: set[tuple[str, str]], all_read: bool) -> None:
         self.broken = broken
+        self.all_read = all_read
         self.errors: list[ConfigError] = []
+        # Profiles and environments that extend a document with schema errors: what they lack after merging is
+        # a consequence of that error, reported once at its source.
+        self.incomplete: set[tuple[str, str]] = set()
+        self.reported: set[tuple[Location, str]] = set()
         self.by_kind: dict[str, dict[str, Document]] = {}
         for document in documents:
             seen = self.by_kind.setdefault(document.kind, {})
             if document.name in seen:
-                first = seen[document.name].location
+                first = seen[document.name].where("metadata", "name")
                 self.errors.append(ConfigError(document.where("metadata", "name"), "metadata.name",
                                                f"duplicate {document.kind} {document.name!r} (first defined at "
                                                f"{first}); names of a kind must be unique"))
@@ -51,6 +56,18 @@ class _Resolver:
 
     def error(self, where: Location, field: str, message: str) -> None:
         self.errors.append(ConfigError(where, field, message))
+
+    def reportable(self, kind: str, name: str, *other_kinds: str) -> bool:
+        """Whether a reference to a missing document is worth reporting: not when the document exists but has
+        errors of its own, nor when some file could not be read (the document may be in it)."""
+        return self.all_read and not any((k, name) in self.broken for k in (kind, *other_kinds))
+
+    def first(self, where: Location, topic: str) -> bool:
+        """True the first time a problem about ``topic`` is found at ``where``."""
+        if (where, topic) in self.reported:
+            return False
+        self.reported.add((where, topic))
+        return True
 
     def named(self, kind: str) -> dict[str, Document]:
         return self.by_kind.get(kind, {})
@@ -146,6 +163,7 @@ class _Resolver:
         if key in self.settings_cache:
             return self.settings_cache[key]
         spec: LocatedDict = document.body["spec"]
+        self.check_own_lists(document)
         merged = LocatedDict(spec.location)
         extends = spec.get("extends", LocatedList(spec.location))
         for index, parent_name in enumerate(extends):
@@ -154,25 +172,54 @@ class _Resolver:
             if parent_name in chain or parent_name == document.name:
                 cycle = " -> ".join((*chain, document.name, parent_name))
                 self.error(where, field, f"extends forms a cycle ({cycle}); remove one of the links")
+                self.incomplete.add(key)
                 continue
             parent = self.parent(parent_name)
-            if parent is None and {("Profile", parent_name), ("Environment", parent_name)} & self.broken:
+            if parent is None and not self.reportable("Profile", parent_name, "Environment"):
+                self.incomplete.add(key)
                 continue
             if parent is None:
                 self.error(where, field, f"unknown profile or environment {parent_name!r}"
                            + _suggest(parent_name, [*self.named("Profile"), *self.named("Environment")]))
+                self.incomplete.add(key)
                 continue
             if parent_name in self.named("Profile") and parent_name in self.named("Environment"):
                 self.error(where, field, f"{parent_name!r} is both a Profile and an Environment; rename one")
-            merged = merge(merged, self.settings(parent, (*chain, document.name)))
+            merged = cast(LocatedDict, merge(merged, self.settings(parent, (*chain, document.name))))
+            if (parent.kind, parent.name) in self.incomplete:
+                self.incomplete.add(key)
         own = LocatedDict(spec.location)
         for item, value in spec.items():
             if item not in NOT_INHERITED:
                 own[item] = value
                 own.key_locations[item] = spec.where(item)
-        merged = merge(merged, own)
+        merged = cast(LocatedDict, merge(merged, own))
         self.settings_cache[key] = merged
         return merged
+
+    def check_own_lists(self, document: Document) -> None:
+        """Items of a named list must be distinct within one document; merging across documents is by identity."""
+        spec = document.body["spec"]
+        agent = spec.get("agent", {})
+        lists = [("access", spec.get("access", [])), ("queues", agent.get("queues", [])),
+                 ("connections", agent.get("connections", []))]
+        for key, items in lists:
+            seen: dict[Any, int] = {}
+            for index, item in enumerate(items):
+                ident = identity(key, item)
+                if ident in seen:
+                    first = items.where(seen[ident]).line if isinstance(items, LocatedList) else 0
+                    field = f"spec.{'agent.' if key != 'access' else ''}{key}[{index}]"
+                    where = items.where(index) if isinstance(items, LocatedList) else document.location
+                    self.error(where, field, f"{_subject(key, ident)} is listed twice (first on line {first}); "
+                               "keep one entry")
+                else:
+                    seen[ident] = index
+        labels = spec.get("labels", {})
+        for label in labels:
+            if label == MANAGED_BY_LABEL or label.startswith(ENVIRONMENT_LABEL.split("/")[0] + "/"):
+                self.error(labels.where(label), f"spec.labels.{label}", "this label is set by the reconciler "
+                           "itself; choose another key")
 
     # -- environments ------------------------------------------------------------------------------------------------
 
@@ -184,15 +231,22 @@ class _Resolver:
         targets_list = spec["targets"]
         for index, target in enumerate(targets_list):
             cluster, namespace = target["cluster"], target["namespace"]
-            if cluster not in clusters and ("Cluster", cluster) not in self.broken:
+            if cluster not in clusters and self.reportable("Cluster", cluster):
                 self.error(target.where("cluster"), f"spec.targets[{index}].cluster",
                            f"unknown cluster {cluster!r}" + _suggest(cluster, clusters))
-            if namespace in RESERVED_NAMESPACES:
+            if namespace in RESERVED_NAMESPACES or namespace.startswith("kube-"):
                 self.error(target.where("namespace"), f"spec.targets[{index}].namespace",
                            f"namespace {namespace!r} is reserved; choose a namespace of the environment's own")
+            elif namespace == platform.control_plane_namespace and platform.control_plane_cluster in (None, cluster):
+                self.error(target.where("namespace"), f"spec.targets[{index}].namespace",
+                           f"namespace {namespace!r} on cluster {cluster!r} is the ML control plane's (Platform "
+                           "spec.controlPlane); choose a namespace of the environment's own")
             targets.append((cluster, namespace))
         access = self.access(settings, platform, teams)
-        agent = self.agent(settings, [clusters[c] for c, _ in targets if c in clusters])
+        self.check_limits(settings.get("limits", LocatedDict(document.location)))
+        if (document.kind, document.name) not in self.incomplete:
+            self.check_agent_complete(document, settings)
+        agent = self.agent(document.name, settings, [clusters[c] for c, _ in targets if c in clusters])
         return model.Environment(
             name=document.name,
             protected=bool(spec.get("protected", False)),
@@ -213,10 +267,10 @@ class _Resolver:
         entries = settings.get("access", [])
         result = []
         for index, entry in enumerate(entries):
-            field = f"spec.access[{index}]"
+            field = f"spec.access[{_origin(entries, index)}]"
             subject: str = "team" if "team" in entry else "user"
             name = entry[subject]
-            if subject == "team" and name not in teams and ("Team", name) not in self.broken:
+            if subject == "team" and name not in teams and self.reportable("Team", name):
                 self.error(entry.where("team"), f"{field}.team", f"unknown team {name!r}" + _suggest(name, teams))
             if entry["role"] not in platform.allowed_cluster_roles:
                 allowed = ", ".join(platform.allowed_cluster_roles)
@@ -226,23 +280,60 @@ class _Resolver:
             result.append(model.Access(cast(Any, subject), name, entry["role"]))
         return tuple(sorted(result, key=lambda a: (a.subject, a.name)))
 
-    def agent(self, settings: LocatedDict, clusters: list[model.Cluster]) -> model.Agent | None:
+    def check_limits(self, limits: LocatedDict) -> None:
+        """Kubernetes defaults a container's limit (and then its request) to ``max`` when ``default`` lacks it: a
+        ``max`` of 4 GPUs alone would give every container of the namespace 4 GPUs. Make the default explicit."""
+        maximum, default = limits.get("max", {}), limits.get("default", {})
+        for resource in maximum:
+            if resource not in default and self.first(maximum.where(resource), "limits.max"):
+                self.error(maximum.where(resource), f"spec.limits.max.{resource}",
+                           f"set limits.default.{resource} as well (for GPUs usually 0): without it, Kubernetes "
+                           "makes the max every container's default limit and request")
+
+    def check_agent_complete(self, document: Document, settings: LocatedDict) -> None:
+        """An agent may take its image and token from any parent, but after merging it needs both."""
+        agent = settings.get("agent")
+        if agent is None or not agent.get("enabled", True):
+            return
+        own = document.body["spec"]
+        where = document.where("spec", "agent" if "agent" in own else "extends" if "extends" in own else "spec")
+        for required in ("image", "tokenSecret"):
+            if required not in agent:
+                self.error(where, f"spec.agent.{required}", "required field is missing, also after merging "
+                           "extends; set it in the environment or in one of its profiles")
+
+    def check_mount_paths(self, connections: list[Any]) -> None:
+        """Two volumes at one path would make Kubernetes refuse the agent's Deployment."""
+        seen: dict[str, Location] = {}
+        for index, connection in enumerate(connections):
+            mount_path = _connection(connection).mount_path
+            ref = connection.get("secret") or connection.get("configMap")
+            where = ref.where("mountPath") if isinstance(ref, LocatedDict) else connection.location
+            if mount_path in seen and self.first(where, "mountPath"):
+                kind = "secret" if "secret" in connection else "configMap"
+                self.error(where, f"spec.agent.connections[{_origin(connections, index)}].{kind}.mountPath",
+                           f"{mount_path!r} is already the mount path of another connection (at {seen[mount_path]}); "
+                           "give each connection its own")
+            seen.setdefault(mount_path, where)
+
+    def agent(self, environment: str, settings: LocatedDict, clusters: list[model.Cluster]) -> model.Agent | None:
         spec = settings.get("agent")
         if spec is None or not spec.get("enabled", True):
             return None
-        for required in ("image", "tokenSecret"):
-            if required not in spec:
-                self.error(spec.location, f"spec.agent.{required}",
-                           "required field is missing (after merging profiles)")
-        pools = [(spec, "nodePool", "spec.agent.nodePool")] + [
-            (queue, "nodePool", f"spec.agent.queues[{i}].nodePool") for i, queue in enumerate(spec.get("queues", []))
+        queues = spec.get("queues", [])
+        pools = [(spec, "spec.agent.nodePool")] + [
+            (queue, f"spec.agent.queues[{_origin(queues, i)}].nodePool") for i, queue in enumerate(queues)
         ]
-        for holder, key, field in pools:
-            pool = holder.get(key)
+        for holder, field in pools:
+            pool = holder.get("nodePool")
             for cluster in clusters:
-                if pool is not None and pool not in cluster.node_pools:
-                    self.error(holder.where(key), field, f"node pool {pool!r} is not defined on cluster "
-                               f"{cluster.name!r}" + _suggest(pool, cluster.node_pools))
+                # Once per place and cluster: a profile's queue is reported once, not once per environment.
+                if pool is not None and pool not in cluster.node_pools and self.first(holder.where("nodePool"),
+                                                                                       cluster.name):
+                    self.error(holder.where("nodePool"), field, f"node pool {pool!r} is not defined on cluster "
+                               f"{cluster.name!r}, a target of environment {environment!r}"
+                               + _suggest(pool, cluster.node_pools))
+        self.check_mount_paths(spec.get("connections", []))
         token = spec.get("tokenSecret", {"name": "missing"})
         return model.Agent(
             image=spec.get("image", ""),
@@ -261,11 +352,11 @@ class _Resolver:
         platform = self.platform()
         clusters = self.clusters()
         teams = self.teams()
-        if platform.control_plane_cluster and platform.control_plane_cluster not in clusters:
+        cluster = platform.control_plane_cluster
+        if cluster and cluster not in clusters and self.reportable("Cluster", cluster):
             document = self.named("Platform")[platform.name]
             self.error(document.where("spec", "controlPlane", "cluster"), "spec.controlPlane.cluster",
-                       f"unknown cluster {platform.control_plane_cluster!r}" + _suggest(
-                           platform.control_plane_cluster, clusters))
+                       f"unknown cluster {cluster!r}" + _suggest(cluster, clusters))
         for profile in self.named("Profile").values():
             self.settings(profile)
         environments = {}
@@ -278,16 +369,18 @@ class _Resolver:
                 where = document.where("spec", "targets", index)
                 if key in claimed:
                     other, first = claimed[key]
-                    self.error(where, f"spec.targets[{index}]", f"cluster {key[0]!r} namespace {key[1]!r} is already "
-                               f"claimed by environment {other!r} at {first}; each namespace belongs to one environment")
+                    self.error(where, f"spec.targets[{index}]", f"cluster {key[0]!r} namespace {key[1]!r} is "
+                               f"already claimed by environment {other!r} at {first}; each namespace belongs to "
+                               "one environment")
                     continue
                 claimed[key] = (name, where)
                 if key[0] in clusters:
                     targets.append(model.Target(environment, clusters[key[0]], key[1]))
-        for env_name, levels in platform.risk_by_environment.items():
-            if env_name not in environments:
+        for env_name in platform.risk_by_environment:
+            if env_name not in environments and self.reportable("Environment", env_name):
                 document = self.named("Platform")[platform.name]
-                self.error(document.where("spec", "risk", "environments", env_name), f"spec.risk.environments.{env_name}",
+                self.error(document.where("spec", "risk", "environments", env_name),
+                           f"spec.risk.environments.{env_name}",
                            f"unknown environment {env_name!r}" + _suggest(env_name, environments))
         return model.Landscape(
             platform=platform,
@@ -318,6 +411,17 @@ def _connection(spec: dict[str, Any]) -> model.AgentConnection:
     )
 
 
+def _origin(items: list[Any], index: int) -> int:
+    """The index of an item in the list of the document that wrote it."""
+    return items.origin(index) if isinstance(items, LocatedList) else index
+
+
+def _subject(key: str, ident: Any) -> str:
+    if key == "access" and isinstance(ident, tuple):
+        return f"{ident[0]} {ident[1]!r}"
+    return f"{key[:-1]} {ident!r}"
+
+
 def _suggest(name: str, known: Iterable[str]) -> str:
     names = sorted(known)
     close = difflib.get_close_matches(name, names, n=1)
@@ -326,12 +430,14 @@ def _suggest(name: str, known: Iterable[str]) -> str:
     return f"; known: {', '.join(names)}" if names else "; none is defined"
 
 
-def resolve(documents: list[Document], files: int = 0,
-            broken: set[tuple[str, str]] | None = None) -> tuple[model.Landscape, list[ConfigError]]:
+def resolve(documents: list[Document], files: int = 0, broken: set[tuple[str, str]] | None = None,
+            all_read: bool = True) -> tuple[model.Landscape, list[ConfigError]]:
     """Resolve schema-valid documents; the landscape is meaningful only when no errors are returned.
 
     ``broken`` names documents that failed schema validation: references to them are not reported again.
+    ``all_read`` is false when some file or document could not be read: references to unknown names are then
+    not reported, since the names may be defined there.
     """
-    resolver = _Resolver(documents, broken or set())
+    resolver = _Resolver(documents, broken or set(), all_read)
     landscape = resolver.landscape(files)
     return landscape, resolver.errors
