@@ -1,0 +1,56 @@
+"""Serialised output: YAML and JSON that read back to the same objects, and ``render --out DIR``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from reconciler import cli
+from reconciler.render.objects import Manifest
+from reconciler.render.output import to_json, to_yaml, write_tree
+from tests.unit.conftest import SAMPLE_REPO
+
+
+def test_yaml_reads_back_to_the_same_objects(sample_objects: list[Manifest]) -> None:
+    assert list(yaml.safe_load_all(to_yaml(sample_objects))) == sample_objects
+
+
+def test_multi_line_text_is_written_as_a_block(sample_objects: list[Manifest]) -> None:
+    text = to_yaml(sample_objects)
+    assert "  agent.json: |\n    {\n" in text
+
+
+def test_json_reads_back_to_the_same_objects(sample_rendered: dict[str, list[Manifest]]) -> None:
+    assert json.loads(to_json(sample_rendered)) == sample_rendered
+
+
+def test_write_tree_writes_one_file_per_cluster_and_namespace(sample_rendered: dict[str, list[Manifest]],
+                                                            tmp_path: Path) -> None:
+    written = write_tree(sample_rendered, tmp_path)
+    assert sorted(p.relative_to(tmp_path).as_posix() for p in written) == [
+        "gpu/ml-prod.yaml", "shared/ml-dev.yaml", "shared/ml-staging.yaml"]
+    assert list(yaml.safe_load_all((tmp_path / "gpu/ml-prod.yaml").read_text())) == sample_rendered["gpu/ml-prod"]
+
+
+def test_render_out_dir_writes_files_kubectl_can_read(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "rendered"
+    assert cli.main(["render", str(SAMPLE_REPO), "--out", str(out)]) == 0
+    files = sorted(p.relative_to(out).as_posix() for p in out.rglob("*"))
+    assert files == ["gpu", "gpu/ml-prod.yaml", "shared", "shared/ml-dev.yaml", "shared/ml-staging.yaml"]
+    for path in out.rglob("*.yaml"):
+        namespace = path.stem
+        for manifest in yaml.safe_load_all(path.read_text()):
+            assert {"apiVersion", "kind", "metadata"} <= manifest.keys()
+            assert manifest["metadata"].get("namespace", manifest["metadata"]["name"]) == namespace
+    assert "wrote" in capsys.readouterr().out
+
+
+def test_render_prints_yaml_and_json(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["render", str(SAMPLE_REPO), "--env", "dev"]) == 0
+    documents = list(yaml.safe_load_all(capsys.readouterr().out))
+    assert {d["metadata"]["labels"]["reconciler/environment"] for d in documents} == {"dev"}
+    assert cli.main(["render", str(SAMPLE_REPO), "--cluster", "gpu", "-o", "json"]) == 0
+    assert list(json.loads(capsys.readouterr().out)["targets"]) == ["gpu/ml-prod"]

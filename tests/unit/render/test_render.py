@@ -1,0 +1,253 @@
+"""Properties of rendered objects, for the sample repository and for small repositories written by the tests."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from reconciler.config import Landscape, load_landscape
+from reconciler.config.model import ENVIRONMENT_LABEL, MANAGED_BY_LABEL
+from reconciler.render import render_landscape, render_target
+from reconciler.render.agent import AGENT_NAME
+from reconciler.render.objects import APPLY_ORDER, Manifest
+from reconciler.render.output import to_json, to_yaml
+from tests.unit.conftest import SAMPLE_REPO, Repo
+
+CLUSTER_SCOPED_RESOURCES = {"nodes", "namespaces", "persistentvolumes", "clusterroles", "clusterrolebindings",
+                            "customresourcedefinitions", "storageclasses", "priorityclasses"}
+
+
+def find(objects: list[Manifest], kind: str, name: str | None = None) -> Manifest:
+    matches = [o for o in objects if o["kind"] == kind and (name is None or o["metadata"]["name"] == name)]
+    assert len(matches) == 1, f"{len(matches)} {kind} {name or ''}"
+    return matches[0]
+
+
+def test_every_target_renders_the_objects_of_an_environment(sample_rendered: dict[str, list[Manifest]]) -> None:
+    assert sorted(sample_rendered) == ["gpu/ml-prod", "shared/ml-dev", "shared/ml-staging"]
+    for objects in sample_rendered.values():
+        kinds = {o["kind"] for o in objects}
+        assert kinds == set(APPLY_ORDER)
+
+
+def test_every_object_carries_the_two_labels(sample_rendered: dict[str, list[Manifest]]) -> None:
+    environment_of = {"shared/ml-dev": "dev", "shared/ml-staging": "staging", "gpu/ml-prod": "prod"}
+    for key, objects in sample_rendered.items():
+        for manifest in objects:
+            labels = manifest["metadata"]["labels"]
+            assert labels[MANAGED_BY_LABEL] == "reconciler", manifest["metadata"]
+            assert labels[ENVIRONMENT_LABEL] == environment_of[key], manifest["metadata"]
+
+
+def test_namespaced_objects_live_in_the_targets_namespace(sample_rendered: dict[str, list[Manifest]]) -> None:
+    for key, objects in sample_rendered.items():
+        namespace = key.split("/")[1]
+        for manifest in objects:
+            if manifest["kind"] == "Namespace":
+                assert manifest["metadata"]["name"] == namespace
+                assert "namespace" not in manifest["metadata"]
+            else:
+                assert manifest["metadata"]["namespace"] == namespace
+
+
+def test_objects_come_in_apply_order(sample_rendered: dict[str, list[Manifest]]) -> None:
+    for objects in sample_rendered.values():
+        positions = [APPLY_ORDER.index(o["kind"]) for o in objects]
+        assert positions == sorted(positions)
+        assert objects[0]["kind"] == "Namespace"
+
+
+def test_output_is_deterministic_across_loads_and_file_layouts(tmp_path: Path) -> None:
+    first = to_yaml([o for objects in render_landscape(load_landscape(SAMPLE_REPO)).values() for o in objects])
+    # The same documents in other files and folders, read in another order.
+    moved = tmp_path / "moved"
+    moved.mkdir()
+    for index, path in enumerate(sorted(SAMPLE_REPO.rglob("*.yaml"), reverse=True)):
+        shutil.copy(path, moved / f"{index:02d}-{path.name}")
+    second = to_yaml([o for objects in render_landscape(load_landscape(moved)).values() for o in objects])
+    assert first == second
+    assert to_json(render_landscape(load_landscape(SAMPLE_REPO))) == to_json(render_landscape(load_landscape(moved)))
+
+
+def test_role_bindings_take_their_subjects_from_the_team(sample_rendered: dict[str, list[Manifest]]) -> None:
+    binding = find(sample_rendered["gpu/ml-prod"], "RoleBinding", "access-team-platform-admin")
+    assert binding["roleRef"] == {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "admin"}
+    assert binding["subjects"] == [
+        {"kind": "Group", "apiGroup": "rbac.authorization.k8s.io", "name": "oidc:platform"},
+        {"kind": "User", "apiGroup": "rbac.authorization.k8s.io", "name": "carol@example.com"},
+        {"kind": "ServiceAccount", "namespace": "polyaxon", "name": "polyaxon-operator"},
+    ]
+
+
+def test_access_differs_per_environment(sample_rendered: dict[str, list[Manifest]]) -> None:
+    def roles(key: str) -> dict[str, str]:
+        return {o["metadata"]["name"].split("-")[2]: o["roleRef"]["name"] for o in sample_rendered[key]
+                if o["kind"] == "RoleBinding" and o["roleRef"]["kind"] == "ClusterRole"}
+
+    assert roles("shared/ml-dev") == {"platform": "admin", "research": "edit", "vision": "edit"}
+    assert roles("gpu/ml-prod") == {"platform": "admin", "research": "view", "vision": "view"}
+
+
+def test_a_user_binding_has_one_user_subject_and_a_valid_name(repo: Repo) -> None:
+    repo.write("environments/dev.yaml", (repo.root / "environments/dev.yaml").read_text().replace(
+        "{team: research, role: edit}", "{user: Dana.Smith@Example.com, role: view}"))
+    landscape = repo.landscape()
+    objects = render_target(landscape.targets[0], landscape)
+    binding = next(o for o in objects if o["kind"] == "RoleBinding" and "user" in o["metadata"]["name"])
+    assert binding["subjects"] == [{"kind": "User", "apiGroup": "rbac.authorization.k8s.io",
+                                    "name": "Dana.Smith@Example.com"}]
+    name = binding["metadata"]["name"]
+    assert name.startswith("access-user-dana-smith-example-com-")
+    assert name.endswith("-view")
+    assert len(name) <= 253 and name == name.lower()
+
+
+def test_the_agent_role_is_namespaced_and_grants_nothing_cluster_wide(sample_objects: list[Manifest]) -> None:
+    assert not [o for o in sample_objects if o["kind"] in ("ClusterRole", "ClusterRoleBinding")]
+    roles = [o for o in sample_objects if o["kind"] == "Role"]
+    assert len(roles) == 3
+    for role in roles:
+        assert role["metadata"]["name"] == AGENT_NAME
+        assert role["metadata"]["namespace"].startswith("ml-")
+        for rule in role["rules"]:
+            assert "*" not in rule["verbs"] and "*" not in rule["resources"] and "*" not in rule["apiGroups"]
+            assert not {"escalate", "bind", "impersonate"} & set(rule["verbs"])
+            assert not CLUSTER_SCOPED_RESOURCES & set(rule["resources"])
+            assert "resourceNames" not in rule
+        resources = {r for rule in role["rules"] for r in rule["resources"]}
+        assert {"pods", "pods/log", "jobs", "services", "configmaps", "secrets", "deployments", "events"} <= resources
+
+
+def test_the_agent_role_binding_binds_the_role_to_the_agents_service_account(
+        sample_rendered: dict[str, list[Manifest]]) -> None:
+    binding = find(sample_rendered["shared/ml-dev"], "RoleBinding", AGENT_NAME)
+    assert binding["roleRef"] == {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": AGENT_NAME}
+    assert binding["subjects"] == [{"kind": "ServiceAccount", "name": AGENT_NAME, "namespace": "ml-dev"}]
+
+
+def test_gpu_quota_uses_the_extended_resource_key(sample_rendered: dict[str, list[Manifest]]) -> None:
+    hard = find(sample_rendered["gpu/ml-prod"], "ResourceQuota")["spec"]["hard"]
+    assert hard["requests.nvidia.com/gpu"] == "8"
+    assert "gpu" not in hard
+    assert hard["requests.cpu"] == "64"
+    assert hard["count/persistentvolumeclaims"] == "20"
+    assert all(isinstance(value, str) for value in hard.values())
+
+
+def test_queue_node_pools_become_node_selectors_and_tolerations(sample_rendered: dict[str, list[Manifest]]) -> None:
+    config = json.loads(find(sample_rendered["gpu/ml-prod"], "ConfigMap")["data"]["agent.json"])
+    queues = {q["name"]: q for q in config["queues"]}
+    assert queues["training"]["nodeSelector"] == {"gpu": "a100"}
+    assert queues["training"]["tolerations"] == [{"key": "nvidia.com/gpu", "operator": "Exists",
+                                                  "effect": "NoSchedule"}]
+    assert queues["training"]["gpu"] is True
+    assert queues["default"]["nodeSelector"] == {"pool": "cpu"}
+    assert "tolerations" not in queues["default"]
+    assert [q["name"] for q in config["queues"]] == ["training", "batch-inference", "default"]
+
+
+def test_the_agent_deployment_runs_on_its_node_pool(sample_rendered: dict[str, list[Manifest]]) -> None:
+    pod = find(sample_rendered["gpu/ml-prod"], "Deployment")["spec"]["template"]["spec"]
+    assert pod["nodeSelector"] == {"pool": "cpu"}
+    assert "tolerations" not in pod
+    assert pod["serviceAccountName"] == AGENT_NAME
+
+
+def test_an_agent_on_a_gpu_pool_tolerates_its_taint(repo: Repo) -> None:
+    repo.write("environments/train.yaml", """
+        apiVersion: reconciler.dev/v1alpha1
+        kind: Environment
+        metadata: {name: train}
+        spec:
+          extends: [standard]
+          targets: [{cluster: gpu, namespace: ml-train}]
+          agent: {nodePool: a100}
+        """)
+    landscape = repo.landscape()
+    target = next(t for t in landscape.targets if t.environment.name == "train")
+    pod = find(render_target(target, landscape), "Deployment")["spec"]["template"]["spec"]
+    assert pod["nodeSelector"] == {"gpu": "a100"}
+    assert pod["tolerations"] == [{"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}]
+
+
+def test_the_agent_token_comes_from_the_referenced_secret(sample_rendered: dict[str, list[Manifest]]) -> None:
+    container = find(sample_rendered["shared/ml-dev"], "Deployment")["spec"]["template"]["spec"]["containers"][0]
+    token = next(e for e in container["env"] if e["name"] == "POLYAXON_AGENT_TOKEN")
+    assert token == {"name": "POLYAXON_AGENT_TOKEN",
+                     "valueFrom": {"secretKeyRef": {"name": "polyaxon-agent-token", "key": "token"}}}
+
+
+def test_no_secret_is_ever_rendered(sample_objects: list[Manifest]) -> None:
+    assert not [o for o in sample_objects if o["kind"] == "Secret"]
+
+
+def test_connections_are_mounted_by_reference(sample_rendered: dict[str, list[Manifest]]) -> None:
+    pod = find(sample_rendered["gpu/ml-prod"], "Deployment")["spec"]["template"]["spec"]
+    volumes = {v["name"]: v for v in pod["volumes"]}
+    assert volumes["conn-artifacts"]["secret"] == {"secretName": "artifacts-store-credentials"}
+    assert volumes["conn-datasets"]["configMap"] == {"name": "prod-datasets"}
+    assert "conn-datasets" not in {v["name"] for v in find(sample_rendered["shared/ml-dev"], "Deployment")[
+        "spec"]["template"]["spec"]["volumes"]}
+
+
+def test_network_isolation_admits_the_namespace_and_the_control_plane(
+        sample_rendered: dict[str, list[Manifest]]) -> None:
+    policy = find(sample_rendered["shared/ml-staging"], "NetworkPolicy")
+    assert policy["spec"]["podSelector"] == {}
+    assert policy["spec"]["policyTypes"] == ["Ingress"]
+    assert policy["spec"]["ingress"] == [{"from": [
+        {"podSelector": {}},
+        {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "polyaxon"}}},
+    ]}]
+
+
+def test_an_open_environment_has_no_network_policy(repo: Repo) -> None:
+    repo.write("environments/dev.yaml", (repo.root / "environments/dev.yaml").read_text() + "  network: open\n")
+    landscape = repo.landscape()
+    assert "NetworkPolicy" not in {o["kind"] for o in render_target(landscape.targets[0], landscape)}
+
+
+def test_environment_labels_are_added_but_cannot_replace_ours(repo: Repo) -> None:
+    repo.write("environments/dev.yaml", (repo.root / "environments/dev.yaml").read_text()
+               + "  labels: {cost-center: ml-research}\n")
+    landscape = repo.landscape()
+    for manifest in render_target(landscape.targets[0], landscape):
+        assert manifest["metadata"]["labels"]["cost-center"] == "ml-research"
+        assert manifest["metadata"]["labels"][ENVIRONMENT_LABEL] == "dev"
+
+
+def test_replicated_targets_render_the_same_environment_on_each_cluster(repo: Repo) -> None:
+    repo.write("environments/prod.yaml", """
+        apiVersion: reconciler.dev/v1alpha1
+        kind: Environment
+        metadata: {name: prod}
+        spec:
+          extends: [standard]
+          targets:
+            - {cluster: gpu, namespace: ml-prod}
+            - {cluster: shared, namespace: ml-prod}
+        """)
+    rendered = render_landscape(repo.landscape())
+    east, west = rendered["gpu/ml-prod"], rendered["shared/ml-prod"]
+    assert [(o["kind"], o["metadata"]["name"]) for o in east] == [(o["kind"], o["metadata"]["name"]) for o in west]
+    assert find(east, "ResourceQuota") == find(west, "ResourceQuota")
+
+
+def test_an_environment_without_an_agent_renders_no_agent_objects(repo: Repo) -> None:
+    repo.write("environments/dev.yaml", (repo.root / "environments/dev.yaml").read_text()
+               + "  agent: {enabled: false}\n")
+    landscape = repo.landscape()
+    kinds = [o["kind"] for o in render_target(landscape.targets[0], landscape)]
+    assert kinds == ["Namespace", "RoleBinding", "LimitRange", "ResourceQuota", "NetworkPolicy"]
+
+
+@pytest.mark.parametrize("selection", [("shared", None), (None, "prod"), ("gpu", "dev")])
+def test_rendering_a_selection(sample_landscape: Landscape, selection: tuple[str | None, str | None]) -> None:
+    cluster, environment = selection
+    keys = sorted(render_landscape(sample_landscape, sample_landscape.select(cluster, environment)))
+    expected = {("shared", None): ["shared/ml-dev", "shared/ml-staging"], (None, "prod"): ["gpu/ml-prod"],
+                ("gpu", "dev"): []}
+    assert keys == expected[selection]
