@@ -1,0 +1,232 @@
+"""Git: read the environments repository as it is at a revision, without touching the work tree.
+
+``read_revision`` lists the revision's tree (``git ls-tree``) and reads every YAML blob in one ``git cat-file
+--batch`` call, then parses the texts with the same rules as :func:`reconciler.config.load.load_repository`: only
+``*.yaml``/``*.yml`` files, hidden files and folders skipped, files over 1 MiB refused, symlinks followed only
+inside the repository. The work tree, the index and HEAD are never changed, so a pull request's base and head can
+be read side by side from the same checkout.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from reconciler.config.load import MAX_FILE_BYTES, YAML_SUFFIXES, Document, LoadResult, parse_documents
+from reconciler.errors import ConfigError, Location, ReconcilerError
+
+GIT_TIMEOUT_SECONDS = 120
+_SYMLINK_MODE = "120000"
+
+
+class GitError(ReconcilerError):
+    """A git command failed: not a repository, an unknown revision, or git itself is missing."""
+
+
+class MissingFolder(GitError):
+    """The environments repository's folder does not exist at a revision (it was added later)."""
+
+
+@dataclass(frozen=True)
+class Revision:
+    """A revision as the user named it and the commit it resolved to."""
+
+    name: str
+    commit: str
+
+    @property
+    def short(self) -> str:
+        return self.commit[:12]
+
+
+@dataclass(frozen=True)
+class _Entry:
+    mode: str
+    kind: str
+    object: str
+    size: int | None
+    path: str
+
+
+def _git(repo: Path, *args: str, stdin: bytes | None = None) -> bytes:
+    try:
+        completed = subprocess.run(["git", "-C", str(repo), *args], input=stdin, capture_output=True,
+                                   timeout=GIT_TIMEOUT_SECONDS, check=False)
+    except FileNotFoundError as exc:
+        raise GitError("git is not installed or not on PATH; install git to compare revisions") from exc
+    except subprocess.TimeoutExpired as exc:
+        raise GitError(f"git {args[0]} in {repo} took over {GIT_TIMEOUT_SECONDS}s; is the repository on a slow "
+                       "or unreachable disk?") from exc
+    if completed.returncode != 0:
+        lines = completed.stderr.decode("utf-8", "replace").strip().splitlines()
+        reason = lines[-1] if lines else f"exit status {completed.returncode}"
+        raise GitError(f"git {args[0]} in {repo} failed: {reason}")
+    return completed.stdout
+
+
+def _prefix(repo: Path) -> str:
+    """Where ``repo`` is inside its git repository ("" at the top, "envs/" for a sub-folder)."""
+    if not repo.is_dir():
+        raise GitError(f"{repo}: no such directory; pass the path of an environments repository")
+    try:
+        return _git(repo, "rev-parse", "--show-prefix").decode().strip()
+    except GitError as exc:
+        raise GitError(f"{repo} is not inside a git repository; diff reads revisions from git ({exc})") from exc
+
+
+def resolve_revision(repo: Path, name: str) -> Revision:
+    """The commit ``name`` (a branch, tag, ``origin/main``, ``HEAD~1``, a hash) points to in ``repo``."""
+    _prefix(repo)
+    try:
+        commit = _git(repo, "rev-parse", "--verify", "--quiet", "--end-of-options", f"{name}^{{commit}}")
+    except GitError as exc:
+        raise GitError(f"revision {name!r} is not a commit in {repo}; fetch it first (for example "
+                       "`git fetch origin main`) or check its spelling") from exc
+    return Revision(name, commit.decode().strip())
+
+
+def _tree_entries(repo: Path, revision: Revision, prefix: str) -> list[_Entry]:
+    spec = f"{revision.commit}:{prefix}" if prefix else f"{revision.commit}^{{tree}}"
+    try:
+        tree = _git(repo, "rev-parse", "--verify", "--quiet", spec).decode().strip()
+    except GitError as exc:
+        raise MissingFolder(f"folder {prefix.rstrip('/')!r} does not exist at revision {revision.name} "
+                       f"({revision.short})") from exc
+    listing = _git(repo, "ls-tree", "-r", "-z", "--long", "--full-tree", tree)
+    entries = []
+    for record in listing.split(b"\0"):
+        if not record:
+            continue
+        meta, _, path = record.partition(b"\t")
+        mode, kind, obj, size = meta.decode().split()
+        entries.append(_Entry(mode, kind, obj, int(size) if size.isdigit() else None,
+                              path.decode("utf-8", "surrogateescape")))
+    return entries
+
+
+def _visible_yaml(path: str) -> bool:
+    parts = path.split("/")
+    return path.endswith(YAML_SUFFIXES) and not any(part.startswith(".") for part in parts)
+
+
+def _read_order(path: str) -> tuple[tuple[int, str], ...]:
+    """The order load_repository reads files in: a folder's own files first, then its sub-folders, each sorted."""
+    parts = path.split("/")
+    return (*((1, part) for part in parts[:-1]), (0, parts[-1]))
+
+
+def _cat_blobs(repo: Path, objects: list[str]) -> dict[str, bytes]:
+    if not objects:
+        return {}
+    unique = list(dict.fromkeys(objects))
+    output = _git(repo, "cat-file", "--batch", stdin="".join(f"{o}\n" for o in unique).encode())
+    blobs: dict[str, bytes] = {}
+    position = 0
+    for obj in unique:
+        end = output.index(b"\n", position)
+        header = output[position:end].decode().split()
+        if len(header) != 3:
+            raise GitError(f"git cat-file could not read object {obj}: {' '.join(header)}")
+        size = int(header[2])
+        blobs[obj] = output[end + 1:end + 1 + size]
+        position = end + 1 + size + 1
+    return blobs
+
+
+def _decode(data: bytes, start: Location) -> str | ConfigError:
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        return ConfigError(Location(start.path, line), "", f"not UTF-8 text (byte 0x{data[exc.start]:02x}); "
+                           "save the file as UTF-8")
+
+
+# Parsed files by (path, blob) -> (readable as text, documents, errors): a file unchanged between two revisions
+# is parsed once. Documents are never modified after parsing, so both revisions may share them.
+ParseCache = dict[tuple[str, str], tuple[bool, list[Document], list[ConfigError]]]
+
+
+def read_revision(repo: Path, revision: Revision, cache: ParseCache | None = None) -> LoadResult:
+    """The documents of ``repo`` (a folder of a git work tree) as they are at ``revision``."""
+    cache = {} if cache is None else cache
+    prefix = _prefix(repo)
+    entries = _tree_entries(repo, revision, prefix)
+    by_path = {e.path: e for e in entries}
+    folders = {posixpath.dirname(e.path) for e in entries}
+    folders |= {f for path in list(folders) for f in _parents(path)} | {"."}
+    links = [e.object for e in entries if e.mode == _SYMLINK_MODE]
+    link_texts = {obj: data.decode("utf-8", "surrogateescape") for obj, data in _cat_blobs(repo, links).items()}
+
+    errors: list[ConfigError] = []
+    wanted: list[tuple[_Entry, _Entry]] = []  # (the file as named, the blob it reads)
+    for entry in sorted((e for e in entries if _visible_yaml(e.path)), key=lambda e: _read_order(e.path)):
+        start = Location(entry.path, 1)
+        blob: _Entry | ConfigError | None = entry
+        if entry.mode == _SYMLINK_MODE:
+            blob = _follow(entry, by_path, folders, link_texts)
+        if blob is None:
+            continue
+        if isinstance(blob, ConfigError):
+            errors.append(blob)
+            continue
+        if blob.kind != "blob":
+            continue  # a submodule: not part of this repository's content
+        if blob.size is not None and blob.size > MAX_FILE_BYTES:
+            errors.append(ConfigError(start, "", f"file is {blob.size} bytes, over the {MAX_FILE_BYTES} byte "
+                                      "limit; split it into several files"))
+            continue
+        wanted.append((entry, blob))
+
+    contents = _cat_blobs(repo, [blob.object for entry, blob in wanted if (entry.path, blob.object) not in cache])
+    documents: list[Document] = []
+    files = 0
+    for entry, blob in wanted:
+        key = (entry.path, blob.object)
+        if key not in cache:
+            cache[key] = _parse(contents[blob.object], entry.path)
+        readable, file_documents, file_errors = cache[key]
+        files += readable
+        documents.extend(file_documents)
+        errors.extend(file_errors)
+    return LoadResult(documents, errors, files)
+
+
+def _parse(data: bytes, path: str) -> tuple[bool, list[Document], list[ConfigError]]:
+    text = _decode(data, Location(path, 1))
+    if isinstance(text, ConfigError):
+        return False, [], [text]
+    documents, errors = parse_documents(text, path)
+    return True, documents, errors
+
+
+def _parents(path: str) -> list[str]:
+    parents = []
+    while path:
+        path = posixpath.dirname(path)
+        if path:
+            parents.append(path)
+    return parents
+
+
+def _follow(entry: _Entry, by_path: dict[str, _Entry], folders: set[str],
+            link_texts: dict[str, str]) -> _Entry | ConfigError | None:
+    """Follow a chain of symlinks inside the tree; the blob at its end, None for a folder, or why not."""
+    start = Location(entry.path, 1)
+    seen: set[str] = set()
+    current = entry
+    while current.mode == _SYMLINK_MODE:
+        link = link_texts.get(current.object, "")
+        target = posixpath.normpath(posixpath.join(posixpath.dirname(current.path), link))
+        if posixpath.isabs(link) or target == ".." or target.startswith("../"):
+            return ConfigError(start, "", f"symlink points outside the repository (to {link}); refusing to read "
+                               "it. Copy the file into the repository instead")
+        if target in folders:
+            return None
+        if target in seen or target not in by_path:
+            return ConfigError(start, "", f"cannot read file: symlink to {link} leads to no file at this revision")
+        seen.add(target)
+        current = by_path[target]
+    return current
