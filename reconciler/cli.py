@@ -7,9 +7,11 @@ import os
 import sys
 import threading
 from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 
-from reconciler import config, converge, report
+from reconciler import config, converge, report, report_diff
+from reconciler import diff as change_diff
 from reconciler.errors import InvalidRepository, ReconcilerError
 from reconciler.kube.client import ClusterClient
 from reconciler.kube.connect import connect
@@ -37,8 +39,10 @@ examples:
   reconciler plan sample-repo --kubeconfig demo/kubeconfig
   reconciler apply sample-repo --kubeconfig demo/kubeconfig --wait 60
 
+  reconciler diff --base origin/main -o markdown > plan.md
+
 exit codes: 0 success (plan: nothing to change), 1 invalid repository, error or refusal,
-            2 plan: changes are pending
+            2 plan: changes are pending, 3 diff: a risk finding blocks the change
 """
 
 
@@ -96,6 +100,7 @@ def _build_parser() -> argparse.ArgumentParser:
     apply.add_argument("--revision", default="", help="the git revision recorded in the inventory")
     apply.add_argument("-o", "--output", choices=("text", "json"), default="text", help="output format")
     apply.set_defaults(handler=_apply)
+    _add_diff_command(commands)
     return parser
 
 
@@ -202,6 +207,78 @@ def _apply(args: argparse.Namespace) -> int:
         totals = converge.summary(results)
         print(f"{totals['writes']} write request(s); {totals['errors']} error(s)")
     return EXIT_OK if all(r.ok for r in results) else EXIT_ERROR
+
+
+DIFF_EPILOG = """\
+examples:
+  reconciler diff --base origin/main                      # the change of this branch, as text
+  reconciler diff envs --base origin/main -o markdown > plan.md
+  reconciler diff --base HEAD~1 --kubeconfig ~/.kube/config  # also check quotas against live usage
+
+exit codes: 0 nothing blocks the change, 1 error (unknown revision, invalid head revision: its
+            path:line errors are printed, unreadable cluster with --kubeconfig),
+            3 a finding blocks the change (see the findings; docs/change-control.md lists the rules)
+"""
+
+
+def _add_diff_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    diff = commands.add_parser(
+        "diff", help="show what a change between two git revisions does, and its risks",
+        description="Read two revisions of the repository from git (the work tree is not touched), render both "
+        "and show per environment and target the objects added, changed (field by field) and removed, with the "
+        "findings of the risk rules and change windows. No cluster is needed; with --kubeconfig, quotas are also "
+        "checked against live usage.",
+        epilog=DIFF_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    _repo_argument(diff)
+    diff.add_argument("--base", required=True, metavar="REV", help="the revision the change starts from, e.g. "
+                      "origin/main")
+    diff.add_argument("--head", default="HEAD", metavar="REV", help="the revision with the change (default: HEAD)")
+    diff.add_argument("-o", "--output", choices=("text", "markdown", "json"), default="text", help="output format")
+    diff.add_argument("--kubeconfig", type=Path, default=None,
+                      help="also read live quota usage from the clusters (contexts as in the Cluster documents)")
+    diff.add_argument("--now", type=_timestamp, default=None, metavar="ISO8601",
+                      help="the time change windows are checked at (default: now), e.g. 2025-06-02T10:00:00Z")
+    diff.set_defaults(handler=_diff)
+
+
+def _timestamp(text: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an ISO 8601 time such as 2025-06-02T10:00:00Z") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _live_usage(revisions: change_diff.Revisions, kubeconfig: Path) -> dict[str, dict[str, str]]:
+    usage: dict[str, dict[str, str]] = {}
+    for name in sorted({target.cluster.name for target in change_diff.quota_targets(revisions)}):
+        client = connect(revisions.after.clusters[name], kubeconfig)
+        try:
+            usage.update(change_diff.usage_from_quotas(name, client.list("ResourceQuota", change_diff.QUOTA_SELECTOR)))
+        finally:
+            client.close()
+    return usage
+
+
+def _diff(args: argparse.Namespace) -> int:
+    try:
+        revisions = change_diff.load_revisions(args.repo, args.base, args.head)
+    except change_diff.InvalidRevision as invalid:
+        for error in invalid.errors:
+            print(error, file=sys.stderr)
+        print(f"{args.repo}: the head revision {args.head} ({invalid.revision.short}) has {len(invalid.errors)} "
+              "error(s); fix them before review", file=sys.stderr)
+        return EXIT_ERROR
+    usage = _live_usage(revisions, args.kubeconfig) if args.kubeconfig else None
+    result = change_diff.compare(revisions, usage, args.now or datetime.now(UTC))
+    if args.output == "json":
+        sys.stdout.write(report_diff.as_json(result))
+    elif args.output == "markdown":
+        sys.stdout.write(report_diff.markdown(result))
+    else:
+        sys.stdout.write(report_diff.text(result))
+    return result.exit_code
 
 
 def _check_filters(landscape: config.Landscape, cluster: str | None, environment: str | None) -> None:
