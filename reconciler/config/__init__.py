@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from reconciler.config.gcpause import without_cyclic_gc
 from reconciler.config.load import LoadResult, load_repository
 from reconciler.config.model import Landscape
 from reconciler.config.resolve import resolve
@@ -17,6 +18,7 @@ class RepositoryNotFound(ReconcilerError):
     """The path given as the environments repository is not a directory, or holds no documents."""
 
 
+@without_cyclic_gc
 def landscape_from(loaded: LoadResult) -> Landscape:
     """Validate and resolve loaded documents; raises InvalidRepository with every error found."""
     errors = list(loaded.errors)
@@ -36,6 +38,7 @@ def landscape_from(loaded: LoadResult) -> Landscape:
     return landscape
 
 
+@without_cyclic_gc
 def load_landscape(root: Path) -> Landscape:
     """Read, validate and resolve the environments repository at ``root``."""
     if not root.is_dir():

@@ -16,6 +16,7 @@ from typing import Any
 
 import yaml
 
+from reconciler.config.gcpause import without_cyclic_gc
 from reconciler.errors import ConfigError, Location
 
 MAX_FILE_BYTES = 1024 * 1024
@@ -28,6 +29,7 @@ _Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _MAP_TAG = "tag:yaml.org,2002:map"
 _SEQ_TAG = "tag:yaml.org,2002:seq"
 _STR_TAG = "tag:yaml.org,2002:str"
+_MERGE_TAG = "tag:yaml.org,2002:merge"
 # Plain data only. Dates stay text: schemas check their format, and JSON has no date type.
 _SCALAR_CONSTRUCTORS: dict[str, Callable[[yaml.SafeLoader, yaml.ScalarNode], Any]] = {
     "tag:yaml.org,2002:int": yaml.SafeLoader.construct_yaml_int,
@@ -163,9 +165,14 @@ class _Reader:
         self.left = MAX_VALUES_PER_DOCUMENT
         self.seen: set[int] = set()
         self.aliased = 0
+        self.locations: dict[int, Location] = {}  # one per line: most lines hold one key, flow mappings several
 
     def location(self, node: yaml.Node) -> Location:
-        return Location(self.path, node.start_mark.line + 1)
+        line = node.start_mark.line + 1
+        location = self.locations.get(line)
+        if location is None:
+            location = self.locations[line] = Location(self.path, line)
+        return location
 
     def refuse(self, node: yaml.Node, message: str, *more: str) -> _Refused:
         return _Refused(self.location(node), message, [*self.field, *more])
@@ -252,10 +259,12 @@ class _Reader:
 
     def pairs(self, node: yaml.MappingNode) -> list[tuple[yaml.Node, yaml.Node]]:
         """Pairs of a mapping with YAML merge keys (``<<: *base``) expanded, explicit keys winning."""
+        if all(key.tag != _MERGE_TAG for key, _ in node.value):
+            return node.value
         pairs: list[tuple[yaml.Node, yaml.Node]] = []
         merged: list[tuple[yaml.Node, yaml.Node]] = []
         for key_node, value_node in node.value:
-            if key_node.tag == "tag:yaml.org,2002:merge":
+            if key_node.tag == _MERGE_TAG:
                 sources = value_node.value if isinstance(value_node, yaml.SequenceNode) else [value_node]
                 for source in sources:
                     if not isinstance(source, yaml.MappingNode):
@@ -371,6 +380,7 @@ def _read_text(file: Path, root: Path, start: Location) -> str | ConfigError:
                            "save the file as UTF-8")
 
 
+@without_cyclic_gc
 def load_repository(root: Path) -> LoadResult:
     """Read every ``*.yaml``/``*.yml`` file under ``root`` (hidden folders skipped), collecting all errors."""
     root = Path(os.path.realpath(root))

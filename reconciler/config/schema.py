@@ -11,7 +11,6 @@ from importlib import resources
 from typing import Any
 
 import jsonschema
-import referencing
 from jsonschema.exceptions import ValidationError
 
 from reconciler.config.load import Document, location_of
@@ -121,21 +120,43 @@ def _schema_text(name: str) -> dict[str, Any]:
     return loaded
 
 
+def _inline(node: Any, document: dict[str, Any], documents: dict[str, dict[str, Any]]) -> Any:
+    """``node`` with every ``$ref`` replaced by what it points to (the schemas have no recursive references).
+
+    Following references is the largest cost of validating with jsonschema; the inlined schemas validate the same
+    documents about twice as fast.
+    """
+    if isinstance(node, list):
+        return [_inline(item, document, documents) for item in node]
+    if not isinstance(node, dict):
+        return node
+    if "$ref" not in node:
+        return {key: _inline(value, document, documents) for key, value in node.items()}
+    file, _, pointer = node["$ref"].partition("#")
+    target_document = documents[file] if file else document
+    target: Any = target_document
+    for step in pointer.strip("/").split("/") if pointer.strip("/") else []:
+        target = target[step]
+    resolved = _inline(target, target_document, documents)
+    siblings = {key: _inline(value, document, documents) for key, value in node.items() if key != "$ref"}
+    if set(siblings) & set(resolved) - {"description"}:
+        return {"allOf": [resolved], **siblings}
+    return {**resolved, **siblings}
+
+
 @functools.cache
 def _validators() -> dict[str, jsonschema.Draft202012Validator]:
-    """One compiled validator per kind, built once per process."""
-    common = _schema_text("common")
-    registry: referencing.Registry[Any] = referencing.Registry().with_resource(
-        common["$id"], referencing.Resource.from_contents(common)
-    )
+    """One validator per kind, built once per process."""
+    documents = {"common.schema.json": _schema_text("common")}
     checker = jsonschema.FormatChecker(formats=())
     for name, check in _FORMATS.items():
         checker.checkers[name] = (check, ())
     validators = {}
     for kind in KINDS:
         schema = _schema_text(kind)
-        registry = registry.with_resource(schema["$id"], referencing.Resource.from_contents(schema))
-        validators[kind] = jsonschema.Draft202012Validator(schema, registry=registry, format_checker=checker)
+        inlined = _inline(schema, schema, documents)
+        inlined.pop("$defs", None)
+        validators[kind] = jsonschema.Draft202012Validator(inlined, format_checker=checker)
     return validators
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from reconciler.config.gcpause import without_cyclic_gc
 from reconciler.config.model import Landscape, Target
 from reconciler.render import access, agent, namespace
 from reconciler.render.objects import Manifest, sort_for_apply
@@ -17,6 +18,7 @@ def render_target(target: Target, landscape: Landscape) -> list[Manifest]:
     return sort_for_apply(objects)
 
 
+@without_cyclic_gc
 def render_landscape(landscape: Landscape, targets: tuple[Target, ...] | None = None) -> dict[str, list[Manifest]]:
     """``{"cluster/namespace": objects}`` for the given targets (all by default)."""
     chosen = landscape.targets if targets is None else targets

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import time
 from pathlib import Path
@@ -9,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from reconciler.config.load import MAX_FILE_BYTES, LocatedDict, LocatedList, load_repository, parse_documents
+from reconciler.errors import InvalidRepository
 from tests.unit.conftest import Repo
 
 TEAM = "apiVersion: reconciler.dev/v1alpha1\nkind: Team\nmetadata: {name: ops}\nspec: {users: [dave]}\n"
@@ -234,3 +236,20 @@ def test_values_remember_their_lines() -> None:
     assert documents[0].where("spec", "targets", 1).line == 6
     assert documents[0].where("spec", "targets", 1, "cluster").line == 6
     assert documents[0].where("spec", "missing", "deeper").line == 1
+
+
+def test_loading_leaves_the_garbage_collector_as_it_found_it(repo: Repo) -> None:
+    assert gc.isenabled()
+    repo.landscape()
+    assert gc.isenabled()
+    repo.write("bad.yaml", "kind: [\n")
+    with pytest.raises(InvalidRepository):
+        repo.landscape()
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        repo.remove("bad.yaml")
+        repo.landscape()
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
