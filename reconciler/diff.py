@@ -337,19 +337,23 @@ def compare(revisions: Revisions, usage: policy.QuotaUsage | None = None, now: d
         for t in targets.values()
     ]
     findings = policy.assess(before, after, changes, usage, now)
+    targets_of: dict[str, list[TargetDiff]] = {}
+    for target in targets.values():
+        targets_of.setdefault(target.environment, []).append(target)
+    findings_of: dict[str, list[policy.Finding]] = {}
+    for finding in findings:
+        findings_of.setdefault(finding.environment, []).append(finding)
     environments = []
     unchanged = 0
     for name in sorted(before.environments.keys() | after.environments.keys()):
         old, new = before.environments.get(name), after.environments.get(name)
-        mine = [t for t in targets.values() if t.environment == name]
+        touched = [t for t in targets_of.get(name, []) if t.changes or t.status != "unchanged"]
         status: Status = ("added" if old is None else "removed" if new is None
-                          else "changed" if any(t.changes for t in mine) else "unchanged")
-        env_findings = [f for f in findings if f.environment == name]
-        if status == "unchanged" and not env_findings:
+                          else "changed" if touched else "unchanged")
+        if status == "unchanged" and name not in findings_of:
             unchanged += 1
             continue
         protected = bool((old and old.protected) or (new and new.protected))
-        environments.append(EnvironmentDiff(name, status, protected, [t for t in mine if t.changes or
-                                                                      t.status != "unchanged"], env_findings))
+        environments.append(EnvironmentDiff(name, status, protected, touched, findings_of.get(name, [])))
     return DiffResult(revisions.base, revisions.head, environments, unchanged, findings, list(revisions.notes),
                       live_usage=usage is not None)
