@@ -118,8 +118,9 @@ class _Assessment:
 def _removed(check: _Assessment, name: str, before: Environment) -> None:
     if before.protected:
         check.add("protected-removed", name, (
-            f"{name} is protected and this change removes it (with its protected flag): refused. To remove it, "
-            f"first merge a change that sets `protected: false` on {name}, apply it, then remove the environment"))
+            f"{name} is protected and this change removes it: refused, also when the same change drops the flag. "
+            f"To remove it, first merge a change that sets `protected: false` on {name}, apply it, then remove the "
+            "environment"))
         return
     fate = ("DELETED with everything in them (onRemove: delete)" if before.on_remove == "delete"
             else "left in place but no longer managed (onRemove: orphan)")
@@ -236,7 +237,7 @@ def _access(check: _Assessment, name: str, before: Environment | None, after: En
     widened = _widened(_grants(before, check.base.teams), _grants(after, check.head.teams))
     if not widened:
         return
-    opening = f"new environment {name} grants" if before is None else f"{name} grants more access:"
+    opening = f"new environment {name} grants access:" if before is None else f"{name} grants more access:"
     check.add("access-widened", name, (
         f"{opening} {_listing(widened)}. Check that each of them should have this role in {name}"))
     if name in PROD_NAMES or after.protected:

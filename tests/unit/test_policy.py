@@ -166,6 +166,20 @@ def test_access_widened_by_a_new_binding(git_repo: GitRepo) -> None:
     assert "access-granted-in-prod" not in found
 
 
+def test_access_widened_by_a_new_environment(git_repo: GitRepo) -> None:
+    git_repo.write("environments/qa.yaml", """
+        apiVersion: reconciler.dev/v1alpha1
+        kind: Environment
+        metadata: {name: qa}
+        spec:
+          extends: [standard]
+          targets: [{cluster: shared, namespace: ml-qa}]
+        """)
+    git_repo.commit("a qa environment")
+    finding = _only(rules(git_repo.diff()), "access-widened")
+    assert finding.reason.startswith("new environment qa grants access: team research gets view (new)")
+
+
 def test_access_widened_by_a_raised_role(git_repo: GitRepo) -> None:
     git_repo.replace("environments/dev.yaml", "role: edit", "role: admin")
     git_repo.commit("research administers dev")
