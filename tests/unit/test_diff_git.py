@@ -255,3 +255,43 @@ def test_rules_reported_for_a_mixed_change(git_repo: GitRepo) -> None:
     git_repo.replace("environments/dev.yaml", "role: edit", "role: admin")
     git_repo.commit("mixed")
     assert set(rules(git_repo.diff())) == {"protected-changed", "quota-lowered", "access-widened"}
+
+
+class _QuotaLister:
+    """Stands in for a cluster client in the CLI's wiring test: the live read itself is kube's, tested there."""
+
+    def __init__(self, cluster: str, used: dict[str, dict[str, str]], calls: list[tuple[str, str, str | None]]) -> None:
+        self.cluster, self.used, self.calls = cluster, used, calls
+
+    def list(self, kind: str, label_selector: str | None = None) -> list[dict[str, object]]:
+        self.calls.append((self.cluster, kind, label_selector))
+        return [{"metadata": {"name": "environment-quota", "namespace": namespace}, "status": {"used": used}}
+                for namespace, used in self.used.items()]
+
+    def close(self) -> None:
+        pass
+
+
+def test_the_cli_reads_live_usage_only_where_quotas_change(git_repo: GitRepo, monkeypatch: pytest.MonkeyPatch,
+                                                          tmp_path: Path) -> None:
+    from reconciler import cli
+
+    calls: list[tuple[str, str, str | None]] = []
+    live = {"gpu": {"ml-prod": {"requests.nvidia.com/gpu": "12"}}, "shared": {"ml-prod": {}}}
+    monkeypatch.setattr(cli, "connect", lambda cluster, kubeconfig: _QuotaLister(cluster.name, live[cluster.name],
+                                                                                 calls))
+    git_repo.replace("environments/prod.yaml", "quota: {gpu: 16}", "quota: {gpu: 8}")
+    git_repo.commit("halve prod gpus")
+    run = git_repo.cli("--base", "HEAD~1", "--kubeconfig", str(tmp_path / "kubeconfig"), "-o", "json")
+    assert run.code == 3
+    document = json.loads(run.out)
+    assert document["liveUsage"] is True
+    [finding] = [f for f in document["findings"] if f["rule"] == "quota-below-usage"]
+    assert finding["target"] == "gpu/ml-prod"
+    assert sorted(calls) == [("gpu", "ResourceQuota", "app.kubernetes.io/managed-by=reconciler"),
+                             ("shared", "ResourceQuota", "app.kubernetes.io/managed-by=reconciler")]
+    calls.clear()
+    git_repo.replace("environments/dev.yaml", "  access:\n", "  quota: {gpu: 2}\n  access:\n")
+    git_repo.commit("a second gpu for dev")
+    assert git_repo.cli("--base", "HEAD~1", "--kubeconfig", str(tmp_path / "kubeconfig")).code == 0
+    assert [cluster for cluster, _, _ in calls] == ["shared"]  # the gpu cluster has no quota change
