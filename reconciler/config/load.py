@@ -260,7 +260,8 @@ class _Reader:
     def pairs(self, node: yaml.MappingNode) -> list[tuple[yaml.Node, yaml.Node]]:
         """Pairs of a mapping with YAML merge keys (``<<: *base``) expanded, explicit keys winning."""
         if all(key.tag != _MERGE_TAG for key, _ in node.value):
-            return node.value
+            plain: list[tuple[yaml.Node, yaml.Node]] = node.value
+            return plain
         pairs: list[tuple[yaml.Node, yaml.Node]] = []
         merged: list[tuple[yaml.Node, yaml.Node]] = []
         for key_node, value_node in node.value:

@@ -11,10 +11,9 @@ import difflib
 from collections.abc import Iterable
 from typing import Any, cast
 
-from reconciler.config import model
+from reconciler.config import model, rules
 from reconciler.config.load import Document, LocatedDict, LocatedList
-from reconciler.config.merge import identity, merge
-from reconciler.config.model import ENVIRONMENT_LABEL, MANAGED_BY_LABEL, RESERVED_NAMESPACES
+from reconciler.config.merge import merge
 from reconciler.errors import ConfigError, Location
 
 NOT_INHERITED = frozenset({"extends", "targets", "protected", "onRemove", "adopt"})
@@ -163,7 +162,7 @@ class _Resolver:
         if key in self.settings_cache:
             return self.settings_cache[key]
         spec: LocatedDict = document.body["spec"]
-        self.check_own_lists(document)
+        self.errors.extend(rules.duplicate_entries(document) + rules.reserved_labels(document))
         merged = LocatedDict(spec.location)
         extends = spec.get("extends", LocatedList(spec.location))
         for index, parent_name in enumerate(extends):
@@ -197,30 +196,6 @@ class _Resolver:
         self.settings_cache[key] = merged
         return merged
 
-    def check_own_lists(self, document: Document) -> None:
-        """Items of a named list must be distinct within one document; merging across documents is by identity."""
-        spec = document.body["spec"]
-        agent = spec.get("agent", {})
-        lists = [("access", spec.get("access", [])), ("queues", agent.get("queues", [])),
-                 ("connections", agent.get("connections", []))]
-        for key, items in lists:
-            seen: dict[Any, int] = {}
-            for index, item in enumerate(items):
-                ident = identity(key, item)
-                if ident in seen:
-                    first = items.where(seen[ident]).line if isinstance(items, LocatedList) else 0
-                    field = f"spec.{'agent.' if key != 'access' else ''}{key}[{index}]"
-                    where = items.where(index) if isinstance(items, LocatedList) else document.location
-                    self.error(where, field, f"{_subject(key, ident)} is listed twice (first on line {first}); "
-                               "keep one entry")
-                else:
-                    seen[ident] = index
-        labels = spec.get("labels", {})
-        for label in labels:
-            if label == MANAGED_BY_LABEL or label.startswith(ENVIRONMENT_LABEL.split("/")[0] + "/"):
-                self.error(labels.where(label), f"spec.labels.{label}", "this label is set by the reconciler "
-                           "itself; choose another key")
-
     # -- environments ------------------------------------------------------------------------------------------------
 
     def environment(self, document: Document, platform: model.Platform, teams: dict[str, model.Team],
@@ -234,18 +209,12 @@ class _Resolver:
             if cluster not in clusters and self.reportable("Cluster", cluster):
                 self.error(target.where("cluster"), f"spec.targets[{index}].cluster",
                            f"unknown cluster {cluster!r}" + _suggest(cluster, clusters))
-            if namespace in RESERVED_NAMESPACES or namespace.startswith("kube-"):
-                self.error(target.where("namespace"), f"spec.targets[{index}].namespace",
-                           f"namespace {namespace!r} is reserved; choose a namespace of the environment's own")
-            elif namespace == platform.control_plane_namespace and platform.control_plane_cluster in (None, cluster):
-                self.error(target.where("namespace"), f"spec.targets[{index}].namespace",
-                           f"namespace {namespace!r} on cluster {cluster!r} is the ML control plane's (Platform "
-                           "spec.controlPlane); choose a namespace of the environment's own")
+            self.errors.extend(rules.reserved_namespace(target, index, platform))
             targets.append((cluster, namespace))
         access = self.access(settings, platform, teams)
-        self.check_limits(settings.get("limits", LocatedDict(document.location)))
+        self.errors.extend(rules.limits_without_default(settings.get("limits", LocatedDict(document.location))))
         if (document.kind, document.name) not in self.incomplete:
-            self.check_agent_complete(document, settings)
+            self.errors.extend(rules.incomplete_agent(document, settings))
         agent = self.agent(document.name, settings, [clusters[c] for c, _ in targets if c in clusters])
         return model.Environment(
             name=document.name,
@@ -267,7 +236,7 @@ class _Resolver:
         entries = settings.get("access", [])
         result = []
         for index, entry in enumerate(entries):
-            field = f"spec.access[{_origin(entries, index)}]"
+            field = f"spec.access[{rules.origin(entries, index)}]"
             subject: str = "team" if "team" in entry else "user"
             name = entry[subject]
             if subject == "team" and name not in teams and self.reportable("Team", name):
@@ -280,49 +249,13 @@ class _Resolver:
             result.append(model.Access(cast(Any, subject), name, entry["role"]))
         return tuple(sorted(result, key=lambda a: (a.subject, a.name)))
 
-    def check_limits(self, limits: LocatedDict) -> None:
-        """Kubernetes defaults a container's limit (and then its request) to ``max`` when ``default`` lacks it: a
-        ``max`` of 4 GPUs alone would give every container of the namespace 4 GPUs. Make the default explicit."""
-        maximum, default = limits.get("max", {}), limits.get("default", {})
-        for resource in maximum:
-            if resource not in default and self.first(maximum.where(resource), "limits.max"):
-                self.error(maximum.where(resource), f"spec.limits.max.{resource}",
-                           f"set limits.default.{resource} as well (for GPUs usually 0): without it, Kubernetes "
-                           "makes the max every container's default limit and request")
-
-    def check_agent_complete(self, document: Document, settings: LocatedDict) -> None:
-        """An agent may take its image and token from any parent, but after merging it needs both."""
-        agent = settings.get("agent")
-        if agent is None or not agent.get("enabled", True):
-            return
-        own = document.body["spec"]
-        where = document.where("spec", "agent" if "agent" in own else "extends" if "extends" in own else "spec")
-        for required in ("image", "tokenSecret"):
-            if required not in agent:
-                self.error(where, f"spec.agent.{required}", "required field is missing, also after merging "
-                           "extends; set it in the environment or in one of its profiles")
-
-    def check_mount_paths(self, connections: list[Any]) -> None:
-        """Two volumes at one path would make Kubernetes refuse the agent's Deployment."""
-        seen: dict[str, Location] = {}
-        for index, connection in enumerate(connections):
-            mount_path = _connection(connection).mount_path
-            ref = connection.get("secret") or connection.get("configMap")
-            where = ref.where("mountPath") if isinstance(ref, LocatedDict) else connection.location
-            if mount_path in seen and self.first(where, "mountPath"):
-                kind = "secret" if "secret" in connection else "configMap"
-                self.error(where, f"spec.agent.connections[{_origin(connections, index)}].{kind}.mountPath",
-                           f"{mount_path!r} is already the mount path of another connection (at {seen[mount_path]}); "
-                           "give each connection its own")
-            seen.setdefault(mount_path, where)
-
     def agent(self, environment: str, settings: LocatedDict, clusters: list[model.Cluster]) -> model.Agent | None:
         spec = settings.get("agent")
         if spec is None or not spec.get("enabled", True):
             return None
         queues = spec.get("queues", [])
         pools = [(spec, "spec.agent.nodePool")] + [
-            (queue, f"spec.agent.queues[{_origin(queues, i)}].nodePool") for i, queue in enumerate(queues)
+            (queue, f"spec.agent.queues[{rules.origin(queues, i)}].nodePool") for i, queue in enumerate(queues)
         ]
         for holder, field in pools:
             pool = holder.get("nodePool")
@@ -333,7 +266,7 @@ class _Resolver:
                     self.error(holder.where("nodePool"), field, f"node pool {pool!r} is not defined on cluster "
                                f"{cluster.name!r}, a target of environment {environment!r}"
                                + _suggest(pool, cluster.node_pools))
-        self.check_mount_paths(spec.get("connections", []))
+        self.errors.extend(rules.shared_mount_paths(spec.get("connections", [])))
         token = spec.get("tokenSecret", {"name": "missing"})
         return model.Agent(
             image=spec.get("image", ""),
@@ -401,25 +334,13 @@ def _quota(spec: dict[str, Any]) -> dict[str, str]:
 
 
 def _connection(spec: dict[str, Any]) -> model.AgentConnection:
-    ref = spec.get("secret") or spec.get("configMap") or {}
     return model.AgentConnection(
         name=spec["name"],
         kind=spec["kind"],
         secret=spec["secret"]["name"] if "secret" in spec else None,
         config_map=spec["configMap"]["name"] if "configMap" in spec else None,
-        mount_path=ref.get("mountPath", f"/etc/connections/{spec['name']}"),
+        mount_path=rules.mount_path(spec),
     )
-
-
-def _origin(items: list[Any], index: int) -> int:
-    """The index of an item in the list of the document that wrote it."""
-    return items.origin(index) if isinstance(items, LocatedList) else index
-
-
-def _subject(key: str, ident: Any) -> str:
-    if key == "access" and isinstance(ident, tuple):
-        return f"{ident[0]} {ident[1]!r}"
-    return f"{key[:-1]} {ident!r}"
 
 
 def _suggest(name: str, known: Iterable[str]) -> str:
