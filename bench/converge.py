@@ -46,7 +46,10 @@ spec:
   connection: {{context: bench}}
   nodePools:
     cpu: {{nodeSelector: {{pool: cpu}}}}
-    a100: {{gpu: true, nodeSelector: {{gpu: a100}}, tolerations: [{{key: nvidia.com/gpu, operator: Exists, effect: NoSchedule}}]}}
+    a100:
+      gpu: true
+      nodeSelector: {{gpu: a100}}
+      tolerations: [{{key: nvidia.com/gpu, operator: Exists, effect: NoSchedule}}]
 ---
 apiVersion: reconciler.dev/v1alpha1
 kind: Team

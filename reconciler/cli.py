@@ -98,6 +98,8 @@ def _build_parser() -> argparse.ArgumentParser:
     apply.add_argument("--wait", type=float, default=0.0, metavar="SECONDS",
                        help="wait up to SECONDS for the agents' rollouts to become ready")
     apply.add_argument("--revision", default="", help="the git revision recorded in the inventory")
+    apply.add_argument("--ignore-change-windows", action="store_true",
+                       help="apply even where the Platform's change window is closed or frozen")
     apply.add_argument("-o", "--output", choices=("text", "json"), default="text", help="output format")
     apply.set_defaults(handler=_apply)
     _add_diff_command(commands)
@@ -169,7 +171,7 @@ def _plan(args: argparse.Namespace) -> int:
         sys.stdout.write(report.markdown(results))
     else:
         sys.stdout.write(report.text(results, color=_use_color(), verbose=args.verbose))
-    if not all(r.ok for r in results):
+    if any(r.failed for r in results):
         return EXIT_ERROR
     return EXIT_PENDING if any(t.pending for r in results for t in r.targets) else EXIT_OK
 
@@ -195,7 +197,8 @@ def _apply(args: argparse.Namespace) -> int:
     targets = landscape.select(args.cluster, args.env)
     clients, failed = _clients(landscape, args)
     options = converge.ConvergeOptions(dry_run=args.dry_run, allow_mass_delete=args.allow_mass_delete,
-                                       revision=args.revision, wait_seconds=args.wait)
+                                       revision=args.revision, wait_seconds=args.wait,
+                                       ignore_change_windows=args.ignore_change_windows)
     results = failed + converge.converge(landscape, clients, options, targets, _Progress(),
                                          scoped=args.env is not None)
     results.sort(key=lambda r: r.cluster)

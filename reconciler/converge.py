@@ -15,6 +15,7 @@ from typing import Any
 
 from reconciler import inventory as inv
 from reconciler import plan as planning
+from reconciler import windows
 from reconciler.config.model import MANAGED_BY_LABEL, MANAGED_BY_VALUE, Landscape, Target
 from reconciler.inventory import Inventory, ObjectRef
 from reconciler.kube.client import ClusterClient, Object
@@ -35,6 +36,8 @@ class ConvergeOptions:
     revision: str = ""
     wait_seconds: float = 0.0
     workers: int = 8
+    ignore_change_windows: bool = False
+    now: datetime | None = None  # the clock for change windows (tests); the real time when None
 
 
 @dataclass
@@ -58,10 +61,16 @@ class ClusterResult:
     waited: bool = False  # --wait: agents that are not ready in time make the result fail
 
     @property
+    def failed(self) -> bool:
+        """Errors, refusals or conflicts: something a person has to look at."""
+        return bool(self.errors) or any(t.refusals or t.by_action("conflict") for t in self.targets)
+
+    @property
     def ok(self) -> bool:
+        """Converged: nothing failed, nothing held by a change window, agents ready when waited for."""
         if self.waited and any(h.state != "ready" for h in self.health):
             return False
-        return not self.errors and not any(t.refusals or t.by_action("conflict") for t in self.targets)
+        return not self.failed and not any(t.held for t in self.targets)
 
 
 @dataclass
@@ -102,6 +111,18 @@ def read_cluster(client: ClusterClient, desired: dict[str, list[Object]], platfo
     return ClusterState(live, inventories, system)
 
 
+def hold_outside_windows(landscape: Landscape, plans: list[TargetPlan], now: datetime | None) -> None:
+    """Mark pending changes to an environment whose change window is closed (or frozen) as held."""
+    moment = now or datetime.now(UTC)
+    for target in plans:
+        if target.pending:
+            status = windows.window_status(landscape.platform, target.environment, moment)
+            if not status.open:
+                opens = f"; it opens {status.next_open:%Y-%m-%d %H:%M} UTC" if status.next_open else ""
+                target.held = (f"{status.reason}{opens}. The changes are held until then; "
+                               "override with --ignore-change-windows")
+
+
 def plan_cluster(landscape: Landscape, cluster: str, targets: tuple[Target, ...], desired: dict[str, list[Object]],
                  state: ClusterState, options: PlanOptions, scoped: bool) -> list[TargetPlan]:
     """Plans for the selected targets; when not ``scoped`` (no --env filter), also for removed environments."""
@@ -131,13 +152,16 @@ class _Executor:
     def now(self) -> str:
         return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
-    def record(self, target: TargetPlan, objects: set[ObjectRef]) -> None:
-        if self.options.dry_run:
-            return
-        stored = Inventory(target.namespace, target.environment, self.options.revision, self.now(),
-                           protected=target.protected, on_remove=target.on_remove, objects=tuple(sorted(objects)),
-                           platform=self.platform)
-        self.client.apply(inv.to_configmap(stored))
+    def inventory(self, target: TargetPlan, objects: set[ObjectRef]) -> Inventory:
+        return Inventory(target.namespace, target.environment, self.options.revision, self.now(),
+                         protected=target.protected, on_remove=target.on_remove, objects=tuple(sorted(objects)),
+                         platform=self.platform)
+
+    def record(self, target: TargetPlan, objects: set[ObjectRef]) -> Inventory:
+        stored = self.inventory(target, objects)
+        if not self.options.dry_run:
+            self.client.apply(inv.to_configmap(stored))
+        return stored
 
     def converge_target(self, target: TargetPlan, previous: Inventory | None, on_remove: str) -> None:
         if target.refusals:
@@ -147,10 +171,7 @@ class _Executor:
         owned = set(previous.objects) if previous else set()
         if wanted - owned:
             # Record intent first: a crash after a create still leaves the new object in the inventory.
-            self.record(target, owned | wanted)
-            previous = Inventory(target.namespace, target.environment, self.options.revision, self.now(),
-                                 protected=target.protected, on_remove=target.on_remove,
-                                 objects=tuple(owned | wanted), platform=self.platform)
+            previous = self.record(target, owned | wanted)
         # A server-side dry run cannot place objects in a namespace that does not exist yet: those are only planned.
         new_namespace = self.options.dry_run and any(
             c.action == "create" and c.ref.kind == "Namespace" for c in target.changes)
@@ -199,10 +220,7 @@ class _Executor:
         if self.options.dry_run:
             return
         if survivors:
-            previous = Inventory(target.namespace, target.environment, self.options.revision, self.now(),
-                                 protected=target.protected, on_remove=target.on_remove, objects=tuple(survivors),
-                                 platform=self.platform)
-            self.client.apply(inv.to_configmap(previous))
+            self.record(target, survivors)
         else:
             self.client.delete("ConfigMap", inv.SYSTEM_NAMESPACE, inv.configmap_name(target.namespace))
         self.progress(f"{self.result.cluster}: environment {target.environment} removed from {target.key}")
@@ -218,6 +236,8 @@ def converge_cluster(client: ClusterClient, landscape: Landscape, targets: tuple
         state = read_cluster(client, desired, landscape.platform.name)
         plan_options = PlanOptions(options.allow_mass_delete, landscape.platform.mass_delete_percent)
         result.targets = plan_cluster(landscape, client.name, targets, desired, state, plan_options, scoped)
+        if not options.ignore_change_windows:
+            hold_outside_windows(landscape, result.targets, options.now)
         executor = _Executor(client, options, result, progress, landscape.platform.name)
         needs_system = any(t.pending for t in result.targets) or any(
             t.namespace not in state.inventories for t in result.targets if not t.removed)
@@ -226,6 +246,8 @@ def converge_cluster(client: ClusterClient, landscape: Landscape, targets: tuple
         by_namespace = {t.namespace: t for t in targets}
 
         def run(target: TargetPlan) -> None:
+            if target.held:
+                return
             try:
                 if target.removed:
                     executor.remove_target(target)
@@ -246,13 +268,14 @@ def converge_cluster(client: ClusterClient, landscape: Landscape, targets: tuple
 
 
 def plan_only(client: ClusterClient, landscape: Landscape, targets: tuple[Target, ...], allow_mass_delete: bool,
-              scoped: bool = False) -> ClusterResult:
+              scoped: bool = False, now: datetime | None = None) -> ClusterResult:
     result = ClusterResult(client.name)
     try:
         desired = {t.key: render_target(t, landscape) for t in targets}
         state = read_cluster(client, desired, landscape.platform.name)
         plan_options = PlanOptions(allow_mass_delete, landscape.platform.mass_delete_percent)
         result.targets = plan_cluster(landscape, client.name, targets, desired, state, plan_options, scoped)
+        hold_outside_windows(landscape, result.targets, now)
     except KubeError as error:
         result.errors.append(str(error))
     result.writes, result.reads = client.writes, client.reads

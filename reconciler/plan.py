@@ -60,6 +60,7 @@ class TargetPlan:
     changes: list[Change] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     refusals: list[str] = field(default_factory=list)
+    held: str = ""  # why pending changes wait (a change window is closed); nothing is written while set
 
     @property
     def key(self) -> str:

@@ -51,6 +51,8 @@ def text(results: list[ClusterResult], color: bool = False, verbose: bool = Fals
                     lines.extend(_change_lines(change, color))
             lines.extend(_paint(f"    warning: {w}", "33", color) for w in target.warnings)
             lines.extend(_paint(f"    refused: {r}", "31", color) for r in target.refusals)
+            if target.held:
+                lines.append(_paint(f"    held: {target.held}", "35", color))
         lines.extend(f"  agent {h.target}: {h.state} ({h.detail})" for h in result.health)
     totals = {a: sum(len(t.by_action(a)) for r in results for t in r.targets) for a in ACTIONS}
     shown = [(a, n) for a, n in totals.items() if n or a in ("create", "update", "delete")]
@@ -78,7 +80,7 @@ def as_dict(results: list[ClusterResult]) -> dict[str, Any]:
                 "health": [h.__dict__ for h in r.health],
                 "targets": [
                     {"namespace": t.namespace, "environment": t.environment, "removed": t.removed,
-                     "counts": t.counts(), "warnings": t.warnings, "refusals": t.refusals,
+                     "counts": t.counts(), "warnings": t.warnings, "refusals": t.refusals, "held": t.held,
                      "changes": [change(c) for c in t.changes if c.action != "unchanged"]}
                     for t in r.targets
                 ],
@@ -104,13 +106,13 @@ def markdown(results: list[ClusterResult]) -> str:
     lines = ["### Reconciler plan", "", "| cluster | namespace | environment | changes |", "|---|---|---|---|"]
     for result in results:
         for target in result.targets:
-            flags = " **refused**" if target.refusals else ""
+            flags = " **refused**" if target.refusals else (" **held**" if target.held else "")
             lines.append(f"| {result.cluster} | {target.namespace} | {target.environment} | {_counts(target)}{flags} |")
         for error in result.errors:
             lines.append(f"| {result.cluster} | | | error: {error} |")
     for result in results:
         for target in result.targets:
-            if not target.pending and not target.warnings and not target.refusals:
+            if not target.pending and not target.warnings and not target.refusals and not target.held:
                 continue
             lines += ["", f"<details><summary>{result.cluster}/{target.namespace} ({target.environment})</summary>",
                       "", "```diff"]
@@ -118,5 +120,6 @@ def markdown(results: list[ClusterResult]) -> str:
                 if change.action != "unchanged":
                     lines.extend(_change_lines(change, False))
             lines += [f"! warning: {w}" for w in target.warnings] + [f"! refused: {r}" for r in target.refusals]
+            lines += [f"! held: {target.held}"] if target.held else []
             lines += ["```", "</details>"]
     return "\n".join(lines) + "\n"
