@@ -1,9 +1,8 @@
 """Read an environments repository: YAML files -> documents that remember file and line.
 
-Every mapping is loaded as a :class:`LocatedDict` and every sequence as a :class:`LocatedList`, which keep the
-line of each key and item, so later stages (schema, references, resolution) can name ``path:line`` for any field,
-even after profiles have been merged into an environment. Reading refuses what is unsafe: symlinks that leave the
-repository, oversized files, duplicate keys, alias bombs and YAML tags that would construct anything but plain data.
+Values are built as :mod:`reconciler.config.located` mappings and lists, so later stages (schema, references,
+resolution) can name ``path:line`` for any field. Reading refuses what is unsafe: symlinks that leave the repository,
+oversized files, duplicate keys, alias bombs and YAML tags that would construct anything but plain data.
 """
 
 from __future__ import annotations
@@ -12,12 +11,18 @@ import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import yaml
 
 from reconciler.config.gcpause import without_cyclic_gc
+from reconciler.config.located import Document, LocatedDict, LocatedList
 from reconciler.errors import ConfigError, Location
+
+__all__ = [
+    "MAX_FILE_BYTES", "MAX_VALUES_PER_DOCUMENT", "YAML_SUFFIXES", "Document", "LoadResult", "LocatedDict",
+    "LocatedList", "ParsedFile", "load_repository", "parse_documents", "parse_file",
+]
 
 MAX_FILE_BYTES = 1024 * 1024
 # An alias re-uses a node; expanding a chain of aliases can multiply the size of a document (a "billion laughs"
@@ -38,85 +43,6 @@ _SCALAR_CONSTRUCTORS: dict[str, Callable[[yaml.SafeLoader, yaml.ScalarNode], Any
     "tag:yaml.org,2002:null": yaml.SafeLoader.construct_yaml_null,
     "tag:yaml.org,2002:timestamp": lambda _, node: node.value,
 }
-
-
-class LocatedDict(dict[str, Any]):
-    """A mapping that knows where it and each of its keys were written."""
-
-    __slots__ = ("key_locations", "location")
-
-    def __init__(self, location: Location, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.location = location
-        self.key_locations: dict[str, Location] = {}
-
-    def where(self, key: str) -> Location:
-        return self.key_locations.get(key, self.location)
-
-
-class LocatedList(list[Any]):
-    """A sequence that knows where it and each of its items were written.
-
-    After a merge, an item may come from another document's list: ``origin`` is its index there, so an error can
-    name the field as it is written in that file.
-    """
-
-    __slots__ = ("item_locations", "item_origins", "location")
-
-    def __init__(self, location: Location, *args: Any) -> None:
-        super().__init__(*args)
-        self.location = location
-        self.item_locations: list[Location] = []
-        self.item_origins: list[int] = []
-
-    def where(self, index: int) -> Location:
-        if 0 <= index < len(self.item_locations):
-            return self.item_locations[index]
-        return self.location
-
-    def origin(self, index: int) -> int:
-        return self.item_origins[index] if 0 <= index < len(self.item_origins) else index
-
-
-def _child(value: Any, step: str | int) -> tuple[Location, Any] | None:
-    if isinstance(value, LocatedDict) and isinstance(step, str) and step in value:
-        return value.where(step), value[step]
-    if isinstance(value, LocatedList) and isinstance(step, int) and 0 <= step < len(value):
-        return value.where(step), value[step]
-    return None
-
-
-def location_of(value: Any, path: tuple[str | int, ...]) -> Location | None:
-    """The location of the value at ``path`` inside ``value``, or of its deepest existing parent."""
-    found: Location | None = getattr(value, "location", None)
-    for step in path:
-        child = _child(value, step)
-        if child is None:
-            break
-        found, value = child
-    return found
-
-
-@dataclass(frozen=True)
-class Document:
-    """One YAML document of the repository."""
-
-    body: LocatedDict
-    location: Location
-
-    @property
-    def kind(self) -> str:
-        kind = self.body.get("kind")
-        return kind if isinstance(kind, str) else ""
-
-    @property
-    def name(self) -> str:
-        metadata = self.body.get("metadata")
-        name = metadata.get("name") if isinstance(metadata, dict) else None
-        return name if isinstance(name, str) else ""
-
-    def where(self, *path: str | int) -> Location:
-        return location_of(self.body, path) or self.location
 
 
 @dataclass(frozen=True)
@@ -302,12 +228,18 @@ def parse_documents(text: str, path: str) -> tuple[list[Document], list[ConfigEr
 
     A document that cannot be read is left out and the next one is read; a YAML syntax error stops the file.
     """
-    documents, errors, _ = _parse(text, path)
+    documents, errors, _ = parse_file(text, path)
     return documents, errors
 
 
-def _parse(text: str, path: str) -> tuple[list[Document], list[ConfigError], bool]:
-    """Documents, errors, and whether every document was read."""
+class ParsedFile(NamedTuple):
+    documents: list[Document]
+    errors: list[ConfigError]
+    complete: bool  # false when a document could not be read: names it defines may be missing
+
+
+def parse_file(text: str, path: str) -> ParsedFile:
+    """Like :func:`parse_documents`, and whether every document of the file was read (for LoadResult.unread)."""
     documents: list[Document] = []
     errors: list[ConfigError] = []
     complete = True
@@ -337,7 +269,7 @@ def _parse(text: str, path: str) -> tuple[list[Document], list[ConfigError], boo
         complete = False
     finally:
         loader.dispose()
-    return documents, errors, complete
+    return ParsedFile(documents, errors, complete)
 
 
 def _yaml_files(root: Path) -> Iterator[Path]:
@@ -399,7 +331,7 @@ def load_repository(root: Path) -> LoadResult:
             unread.append(relative)
             continue
         files += 1
-        file_documents, file_errors, complete = _parse(text, relative)
+        file_documents, file_errors, complete = parse_file(text, relative)
         documents.extend(file_documents)
         errors.extend(file_errors)
         if not complete:

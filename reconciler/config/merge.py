@@ -25,7 +25,7 @@ from __future__ import annotations
 from collections.abc import Callable, Hashable
 from typing import Any
 
-from reconciler.config.load import LocatedDict, LocatedList
+from reconciler.config.located import LocatedDict, LocatedList
 from reconciler.errors import Location
 
 _NOWHERE = Location("<merged>", 0)

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from typing import Any, cast
 
 from reconciler.config import model, rules
-from reconciler.config.load import Document, LocatedDict, LocatedList
+from reconciler.config.located import Document, LocatedDict, LocatedList
 from reconciler.config.merge import merge
 from reconciler.errors import ConfigError, Location
 

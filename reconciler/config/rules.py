@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from reconciler.config.load import Document, LocatedDict, LocatedList
+from reconciler.config.located import Document, LocatedDict, LocatedList
 from reconciler.config.merge import identity
 from reconciler.config.model import ENVIRONMENT_LABEL, MANAGED_BY_LABEL, RESERVED_NAMESPACES, Platform
 from reconciler.errors import ConfigError, Location

@@ -13,7 +13,7 @@ from typing import Any
 import jsonschema
 from jsonschema.exceptions import ValidationError
 
-from reconciler.config.load import Document, location_of
+from reconciler.config.located import Document, location_of
 from reconciler.errors import ConfigError
 from reconciler.quantity import parse_quantity
 
