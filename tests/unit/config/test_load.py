@@ -9,7 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from reconciler.config.load import MAX_FILE_BYTES, LocatedDict, LocatedList, load_repository, parse_documents
+from reconciler.config.load import (
+    MAX_FILE_BYTES,
+    LocatedDict,
+    LocatedList,
+    load_repository,
+    parse_documents,
+    parse_file,
+)
 from reconciler.errors import InvalidRepository
 from tests.unit.conftest import Repo
 
@@ -253,3 +260,10 @@ def test_loading_leaves_the_garbage_collector_as_it_found_it(repo: Repo) -> None
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+def test_parse_file_tells_whether_every_document_was_read() -> None:
+    assert parse_file(TEAM + "---\n" + TEAM.replace("ops", "dev"), "f.yaml").complete
+    assert parse_file(TEAM + "---\nkind: Team\nkind: Team\n", "f.yaml").complete  # a duplicate key loses nothing
+    assert not parse_file(TEAM + "---\nvalue: !!python/name:os.system\n", "f.yaml").complete
+    assert not parse_file(TEAM + "---\nkind: [\n", "f.yaml").complete
