@@ -7,6 +7,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+import yaml
 from kubernetes import client as k8s
 from kubernetes import config as k8s_config
 
@@ -100,3 +101,9 @@ def pod(name: str, **requests: str) -> dict[str, Any]:
     if requests:
         container["resources"] = {"requests": dict(requests), "limits": dict(requests)}
     return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name}, "spec": {"containers": [container]}}
+
+
+def admin_token(kubeconfig: Path) -> str:
+    """The admin's bearer token from a test environment's kubeconfig."""
+    config = yaml.safe_load(kubeconfig.read_text())
+    return str(config["users"][0]["user"]["token"])

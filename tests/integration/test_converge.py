@@ -11,7 +11,7 @@ from reconciler import inventory as inv
 from reconciler.kube.client import ClusterClient
 from testenv import controlplane
 
-from .support import api_as_token, clients, edit, pod, private_repo, run_cli, write_requests
+from .support import admin_token, api_as_token, clients, edit, pod, private_repo, run_cli, write_requests
 
 pytestmark = pytest.mark.integration
 
@@ -97,7 +97,7 @@ def test_rbac_lets_a_team_edit_in_dev_and_keeps_it_out_of_prod(
 def test_the_agent_manages_pods_only_in_its_own_namespace(tmp_path: Path, kubeconfig: Path) -> None:
     repo = private_repo(tmp_path, "e")
     _converged(repo, kubeconfig)
-    admin = k8s.CoreV1Api(api_as_token(kubeconfig, "shared", _admin_token(kubeconfig)))
+    admin = k8s.CoreV1Api(api_as_token(kubeconfig, "shared", admin_token(kubeconfig)))
     request = {"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest", "spec": {"expirationSeconds": 600}}
     token = admin.create_namespaced_service_account_token("ml-agent", "e-dev", request).status.token
     agent = k8s.CoreV1Api(api_as_token(kubeconfig, "shared", token))
@@ -110,7 +110,7 @@ def test_the_agent_manages_pods_only_in_its_own_namespace(tmp_path: Path, kubeco
 def test_a_pod_over_the_rendered_quota_is_rejected(tmp_path: Path, kubeconfig: Path) -> None:
     repo = private_repo(tmp_path, "f")
     _converged(repo, kubeconfig)
-    core = k8s.CoreV1Api(api_as_token(kubeconfig, "gpu", _admin_token(kubeconfig)))
+    core = k8s.CoreV1Api(api_as_token(kubeconfig, "gpu", admin_token(kubeconfig)))
     with pytest.raises(k8s.ApiException) as rejected:
         core.create_namespaced_pod("f-prod", pod("too-big", cpu="100", memory="1Gi"))
     assert rejected.value.status == 403
@@ -236,12 +236,6 @@ def test_one_unreachable_cluster_does_not_stop_the_other(
     assert "cluster gpu" in out and "cannot reach" in out
     assert clients(repo, kubeconfig)["shared"].get("Deployment", "m-dev", "ml-agent") is not None
 
-
-def _admin_token(kubeconfig: Path) -> str:
-    import yaml
-
-    config = yaml.safe_load(kubeconfig.read_text())
-    return str(config["users"][0]["user"]["token"])
 
 
 def test_dry_run_changes_nothing(tmp_path: Path, kubeconfig: Path) -> None:
