@@ -5,14 +5,24 @@
 ``*.yaml``/``*.yml`` files, hidden files and folders skipped, files over 1 MiB refused, symlinks followed only
 inside the repository. The work tree, the index and HEAD are never changed, so a pull request's base and head can
 be read side by side from the same checkout.
+
+``Mirror`` follows one branch of a remote for the in-cluster controller: a cheap ``ls-remote`` check, a shallow
+single-branch fetch, and a read-only tree per revision.
 """
 
 from __future__ import annotations
 
+import base64
+import os
 import posixpath
+import re
+import shlex
+import shutil
 import subprocess
-from dataclasses import dataclass
+import tarfile
+from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import unquote
 
 from reconciler.config.load import MAX_FILE_BYTES, YAML_SUFFIXES, Document, LoadResult, parse_documents
 from reconciler.errors import ConfigError, Location, ReconcilerError
@@ -230,3 +240,190 @@ def _follow(entry: _Entry, by_path: dict[str, _Entry], folders: set[str],
         seen.add(target)
         current = by_path[target]
     return current
+
+
+# -- following a remote branch (the in-cluster controller) -----------------------------------------------------------
+#
+# Every operation is one short-lived `git` process on a bare, shallow, single-branch mirror: a long-running
+# controller keeps no git library state between fetches (GitPython's caches and persistent `git cat-file` processes
+# grow in long-lived processes), and a credential never appears on a command line, in a log or in a stored config.
+
+FETCH_DEPTH = 100  # history fetched with each update: enough to tell a fast-forward from a force-push
+DEFAULT_TOKEN_USER = "x-access-token"  # GitHub's user name for tokens; GitLab accepts any name with a token
+_URL_USERINFO = re.compile(r"(?P<scheme>\b[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<userinfo>[^@/\s]+)@")
+_SCP_LIKE = re.compile(r"^[\w.-]+@[\w.-]+:")  # git@github.com:org/environments.git
+
+
+def redact(text: str) -> str:
+    """``text`` with every credential written into a URL replaced by ``***`` (an ssh user name stays)."""
+
+    def hide(match: re.Match[str]) -> str:
+        scheme, userinfo = match["scheme"], match["userinfo"]
+        if scheme.lower().startswith("http"):
+            return f"{scheme}***@"
+        user, colon, _ = userinfo.partition(":")
+        return f"{scheme}{user}:***@" if colon else match[0]
+
+    return _URL_USERINFO.sub(hide, text)
+
+
+@dataclass(frozen=True)
+class Remote:
+    """The repository to follow and how to authenticate to it; ``url`` itself never holds a credential."""
+
+    url: str
+    branch: str = "main"
+    token: str | None = field(default=None, repr=False)
+    username: str = DEFAULT_TOKEN_USER
+    ssh_key: Path | None = None
+    known_hosts: Path | None = None
+
+    @classmethod
+    def parse(cls, url: str, branch: str = "main", *, token: str | None = None, ssh_key: Path | None = None,
+              known_hosts: Path | None = None) -> Remote:
+        """A remote from what a user passes: a credential written into an https URL is moved out of it, and a
+        local path is made absolute."""
+        username = DEFAULT_TOKEN_USER
+        match = _URL_USERINFO.match(url)
+        if match and match["scheme"].lower().startswith("http"):
+            url = match["scheme"] + url[match.end():]
+            user, colon, password = (unquote(part) for part in match["userinfo"].partition(":"))
+            if colon:
+                username, token = user, token or password
+            else:
+                token = token or user  # https://TOKEN@host/org/repo.git
+        elif "://" not in url and not _SCP_LIKE.match(url):
+            url = str(Path(url).expanduser().resolve())
+        return cls(url, branch, token, username, ssh_key, known_hosts)
+
+    @property
+    def shown(self) -> str:
+        return redact(self.url)
+
+    def environment(self) -> dict[str, str]:
+        """The environment of every git process: no prompt, the token as an HTTP header scoped to this URL (passed
+        through GIT_CONFIG_* variables, never argv), and ssh with the given key and known_hosts."""
+        env = dict(os.environ)
+        env["GIT_TERMINAL_PROMPT"] = "0"
+        if self.token and self.url.lower().startswith(("http://", "https://")):
+            index = int(env.get("GIT_CONFIG_COUNT", "0") or 0)
+            credentials = base64.b64encode(f"{self.username}:{self.token}".encode()).decode()
+            env[f"GIT_CONFIG_KEY_{index}"] = f"http.{self.url}.extraHeader"
+            env[f"GIT_CONFIG_VALUE_{index}"] = f"Authorization: Basic {credentials}"
+            env["GIT_CONFIG_COUNT"] = str(index + 1)
+        ssh = ["ssh", "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=yes"]
+        if self.ssh_key:
+            ssh += ["-i", str(self.ssh_key), "-o", "IdentitiesOnly=yes"]
+        if self.known_hosts:
+            ssh += ["-o", f"UserKnownHostsFile={self.known_hosts}"]
+        env["GIT_SSH_COMMAND"] = shlex.join(ssh)
+        return env
+
+
+@dataclass(frozen=True)
+class Update:
+    """What a fetch found: the branch's commit, the one before, and whether the branch was rewritten."""
+
+    commit: str
+    previous: str | None
+    forced: bool  # the new commit does not descend from the previous one (within FETCH_DEPTH commits)
+
+
+class Mirror:
+    """A bare, shallow, single-branch copy of one remote branch, updated with short-lived git processes."""
+
+    def __init__(self, remote: Remote, directory: Path, *, depth: int = FETCH_DEPTH,
+                 timeout: float = GIT_TIMEOUT_SECONDS) -> None:
+        self.remote = remote
+        self.directory = directory
+        self.depth = depth
+        self.timeout = timeout
+        self.head: str | None = None
+        self._env = remote.environment()
+
+    @property
+    def ref(self) -> str:
+        return f"refs/remotes/origin/{self.remote.branch}"
+
+    def _git(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[bytes]:
+        command = ["git", "-C", str(self.directory), "-c", "gc.autoDetach=false", "-c", "maintenance.autoDetach=false",
+                   *args]
+        try:
+            completed = subprocess.run(command, capture_output=True, timeout=self.timeout, env=self._env,
+                                       stdin=subprocess.DEVNULL, check=False)
+        except FileNotFoundError as exc:
+            raise GitError("git is not installed or not on PATH; the reconciler runs git to follow a branch") from exc
+        except subprocess.TimeoutExpired as exc:
+            raise GitError(f"git {args[0]} of {self.remote.shown} took over {self.timeout:.0f}s; is the remote "
+                           "reachable?") from exc
+        if check and completed.returncode != 0:
+            lines = redact(completed.stderr.decode("utf-8", "replace")).strip().splitlines()
+            if self.remote.token:
+                lines = [line.replace(self.remote.token, "***") for line in lines]
+            reason = lines[-1] if lines else f"exit status {completed.returncode}"
+            raise GitError(f"git {args[0]} of {self.remote.shown} (branch {self.remote.branch}) failed: {reason}")
+        return completed
+
+    def ls_remote(self) -> str:
+        """The commit the branch points to on the remote: one round trip, no objects transferred."""
+        self.directory.mkdir(parents=True, exist_ok=True)
+        wanted = f"refs/heads/{self.remote.branch}"
+        listing = self._git("ls-remote", "--heads", "--", self.remote.url, wanted).stdout.decode()
+        for line in listing.splitlines():
+            commit, _, ref = line.partition("\t")
+            if ref == wanted:
+                return commit
+        raise GitError(f"branch {self.remote.branch} does not exist in {self.remote.shown}; check --branch")
+
+    def fetch(self) -> Update:
+        """Fetch the branch's tip (shallow: one commit at first, then at most ``depth``) and say how it moved."""
+        if not (self.directory / "HEAD").is_file():
+            self.directory.mkdir(parents=True, exist_ok=True)
+            self._git("init", "--quiet", "--bare")
+        depth = 1 if self.head is None else self.depth
+        self._git("fetch", "--quiet", "--no-tags", "--no-recurse-submodules", f"--depth={depth}", "--",
+                  self.remote.url, f"+refs/heads/{self.remote.branch}:{self.ref}")
+        commit = self._git("rev-parse", "--verify", f"{self.ref}^{{commit}}").stdout.decode().strip()
+        previous = self.head
+        forced = previous is not None and commit != previous and self._git(
+            "merge-base", "--is-ancestor", previous, commit, check=False).returncode != 0
+        self.head = commit
+        return Update(commit, previous, forced)
+
+    def checkout(self, commit: str, into: Path) -> Path:
+        """Write ``commit``'s files into the new folder ``into`` and make them read-only."""
+        into.mkdir(parents=True)
+        command = ["git", "-C", str(self.directory), "archive", "--format=tar", commit]
+        with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
+                              env=self._env) as process:
+            assert process.stdout is not None and process.stderr is not None
+            try:
+                with tarfile.open(fileobj=process.stdout, mode="r|") as archive:
+                    archive.extractall(into, filter="data")  # refuses absolute paths and links leaving the tree
+            except tarfile.TarError as exc:
+                process.kill()
+                raise GitError(f"revision {commit[:12]} cannot be checked out safely: {exc}") from exc
+            finally:
+                reason = process.stderr.read().decode("utf-8", "replace").strip()
+            if process.wait(timeout=self.timeout) != 0:
+                raise GitError(f"git archive {commit[:12]} failed: {reason}")
+        _make_read_only(into)
+        return into
+
+
+def _make_read_only(root: Path) -> None:
+    for directory, _, files in os.walk(root, topdown=False):
+        for name in files:
+            path = os.path.join(directory, name)
+            if not os.path.islink(path):
+                os.chmod(path, 0o444)
+        os.chmod(directory, 0o555)
+
+
+def remove_tree(root: Path) -> None:
+    """Remove a read-only tree made by :meth:`Mirror.checkout` (its folders are made writable first)."""
+    if not root.exists():
+        return
+    for directory, _, _ in os.walk(root):
+        os.chmod(directory, 0o755)
+    shutil.rmtree(root)

@@ -1,0 +1,149 @@
+"""Following a remote branch with short-lived git processes: credentials, ls-remote, fetch, force-push, checkout."""
+
+from __future__ import annotations
+
+import base64
+import os
+import shlex
+import stat
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from reconciler.source import GitError, Mirror, Remote, redact, remove_tree
+
+IDENTITY = ["-c", "user.name=test", "-c", "user.email=test@example.com", "-c", "commit.gpgsign=false"]
+
+
+def git(cwd: Path, *args: str) -> str:
+    return subprocess.run(["git", *IDENTITY, *args], cwd=cwd, check=True, capture_output=True,
+                          text=True).stdout.strip()
+
+
+@pytest.fixture
+def origin(tmp_path: Path) -> Path:
+    """A repository with three commits on main; the remote the mirror follows."""
+    repo = tmp_path / "origin"
+    repo.mkdir()
+    git(repo, "init", "--quiet", "--initial-branch=main")
+    for number in range(3):
+        (repo / "envs").mkdir(exist_ok=True)
+        (repo / "envs" / "quota.yaml").write_text(f"gpu: {number}\n")
+        git(repo, "add", "-A")
+        git(repo, "commit", "--quiet", "-m", f"commit {number}")
+    return repo
+
+
+def commit(repo: Path, text: str) -> str:
+    (repo / "envs" / "quota.yaml").write_text(text)
+    git(repo, "commit", "--quiet", "-am", text)
+    return git(repo, "rev-parse", "HEAD")
+
+
+def test_redact_hides_credentials_of_urls_but_keeps_an_ssh_user() -> None:
+    text = ("fatal: https://x-access-token:ghp_secret@github.com/o/r.git and https://glpat-abc@gitlab.com/o/r "
+            "and ssh://git@github.com/o/r and ssh://git:pw@host/r")
+    assert redact(text) == ("fatal: https://***@github.com/o/r.git and https://***@gitlab.com/o/r "
+                            "and ssh://git@github.com/o/r and ssh://git:***@host/r")
+
+
+def test_a_token_in_an_https_url_is_moved_out_of_the_url() -> None:
+    remote = Remote.parse("https://ci:s3cr%40t@git.example.com/ml/environments.git", "main")
+    assert remote.url == "https://git.example.com/ml/environments.git"
+    assert (remote.username, remote.token) == ("ci", "s3cr@t")
+    assert "s3cr" not in repr(remote)
+    bare = Remote.parse("https://ghp_token@github.com/ml/environments.git")
+    assert bare.url == "https://github.com/ml/environments.git" and bare.token == "ghp_token"
+
+
+def test_the_token_travels_in_the_environment_scoped_to_the_url_never_on_the_command_line() -> None:
+    remote = Remote.parse("https://github.com/ml/environments.git", token="ghp_token")
+    env = remote.environment()
+    index = int(env["GIT_CONFIG_COUNT"]) - 1
+    assert env[f"GIT_CONFIG_KEY_{index}"] == "http.https://github.com/ml/environments.git.extraHeader"
+    expected = base64.b64encode(b"x-access-token:ghp_token").decode()
+    assert env[f"GIT_CONFIG_VALUE_{index}"] == f"Authorization: Basic {expected}"
+    assert env["GIT_TERMINAL_PROMPT"] == "0"
+
+
+def test_ssh_uses_the_given_key_and_known_hosts_and_checks_host_keys(tmp_path: Path) -> None:
+    remote = Remote.parse("git@github.com:ml/environments.git", ssh_key=tmp_path / "id ed25519",
+                          known_hosts=tmp_path / "known_hosts")
+    assert remote.url == "git@github.com:ml/environments.git"
+    command = shlex.split(remote.environment()["GIT_SSH_COMMAND"])
+    assert command[:5] == ["ssh", "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=yes"]
+    assert ["-i", str(tmp_path / "id ed25519")] == command[5:7]
+    assert f"UserKnownHostsFile={tmp_path / 'known_hosts'}" in command
+
+
+def test_a_relative_local_path_becomes_absolute(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert Remote.parse("origin").url == str(tmp_path / "origin")
+    assert Remote.parse("file:///srv/git/envs.git").url == "file:///srv/git/envs.git"
+
+
+def test_ls_remote_fetch_and_a_read_only_checkout(origin: Path, tmp_path: Path) -> None:
+    mirror = Mirror(Remote.parse(str(origin)), tmp_path / "mirror.git")
+    head = git(origin, "rev-parse", "HEAD")
+    assert mirror.ls_remote() == head
+    update = mirror.fetch()
+    assert (update.commit, update.previous, update.forced) == (head, None, False)
+    assert git(tmp_path / "mirror.git", "rev-list", "--count", "--all") == "1", "the first fetch is shallow"
+
+    tree = mirror.checkout(head, tmp_path / "trees" / head)
+    assert (tree / "envs" / "quota.yaml").read_text() == "gpu: 2\n"
+    # Mode bits, not a write attempt: the tests may run as root, which ignores them.
+    assert stat.S_IMODE((tree / "envs" / "quota.yaml").stat().st_mode) == 0o444
+    assert {stat.S_IMODE(p.stat().st_mode) for p in (tree, tree / "envs")} == {0o555}
+    remove_tree(tmp_path / "trees")
+    assert not (tmp_path / "trees").exists()
+
+
+def test_a_fast_forward_is_not_a_force_push_but_a_rewrite_is(origin: Path, tmp_path: Path) -> None:
+    mirror = Mirror(Remote.parse(str(origin)), tmp_path / "mirror.git")
+    first = mirror.fetch().commit
+    second = commit(origin, "gpu: 4\n")
+    third = commit(origin, "gpu: 5\n")
+    update = mirror.fetch()
+    assert (update.previous, update.commit, update.forced) == (first, third, False)
+    assert second != third
+
+    git(origin, "reset", "--quiet", "--hard", "HEAD~2")
+    rewritten = commit(origin, "gpu: 9\n")
+    update = mirror.fetch()
+    assert (update.previous, update.commit, update.forced) == (third, rewritten, True)
+    tree = mirror.checkout(rewritten, tmp_path / "tree")
+    assert (tree / "envs" / "quota.yaml").read_text() == "gpu: 9\n"
+
+
+def test_only_the_tracked_branch_is_fetched(origin: Path, tmp_path: Path) -> None:
+    git(origin, "checkout", "--quiet", "-b", "feature")
+    feature = commit(origin, "gpu: 100\n")
+    git(origin, "checkout", "--quiet", "main")
+    mirror = Mirror(Remote.parse(str(origin), "main"), tmp_path / "mirror.git")
+    assert mirror.fetch().commit == git(origin, "rev-parse", "main")
+    refs = git(tmp_path / "mirror.git", "for-each-ref", "--format=%(refname)")
+    assert refs.splitlines() == ["refs/remotes/origin/main"]
+    with pytest.raises(subprocess.CalledProcessError):
+        git(tmp_path / "mirror.git", "cat-file", "-e", feature)
+
+
+def test_a_missing_branch_and_an_unreachable_remote_are_clear_errors(origin: Path, tmp_path: Path) -> None:
+    with pytest.raises(GitError, match=r"branch release does not exist in .*origin; check --branch"):
+        Mirror(Remote.parse(str(origin), "release"), tmp_path / "m1").ls_remote()
+    remote = Remote.parse("https://user:hunter2@127.0.0.1:1/ml/environments.git")
+    with pytest.raises(GitError) as failed:
+        Mirror(remote, tmp_path / "m2", timeout=20).ls_remote()
+    assert "hunter2" not in str(failed.value)
+    assert "git ls-remote of https://127.0.0.1:1/ml/environments.git (branch main) failed" in str(failed.value)
+
+
+def test_a_symlink_leaving_the_tree_is_refused_at_checkout(origin: Path, tmp_path: Path) -> None:
+    os.symlink("/etc/passwd", origin / "envs" / "passwd.yaml")
+    git(origin, "add", "-A")
+    git(origin, "commit", "--quiet", "-m", "a link out of the repository")
+    mirror = Mirror(Remote.parse(str(origin)), tmp_path / "mirror.git")
+    head = mirror.fetch().commit
+    with pytest.raises(GitError, match="cannot be checked out safely"):
+        mirror.checkout(head, tmp_path / "tree")
