@@ -1,0 +1,383 @@
+"""What the running controller shows: /healthz, /readyz, /metrics (Prometheus text), /status (JSON) and the git
+webhook (POST /hooks/git, GitHub-style HMAC signature).
+
+:class:`Status` is the one place the controller's threads record what happened; the HTTP handlers only read it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+log = logging.getLogger("reconciler.server")
+
+DURATION_BUCKETS = (0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0)
+MAX_WEBHOOK_BYTES = 10 * 1024 * 1024
+SIGNATURE_HEADER = "X-Hub-Signature-256"
+
+
+def now_text() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass
+class TargetStatus:
+    environment: str
+    state: str = "pending"  # pending | converged | refused | conflict | held | failed | removed
+    revision: str | None = None  # the revision last converged on this target
+    last_error: str | None = None
+    last_sync_time: str | None = None
+    pending_changes: int = 0
+
+
+@dataclass
+class ClusterStatus:
+    state: str = "pending"  # pending | converging | converged | refused | held | failed | standby
+    revision: str | None = None  # the revision last converged on every target of the cluster
+    converging_revision: str | None = None
+    last_error: str | None = None
+    last_sync_time: str | None = None
+    last_attempt_time: str | None = None
+    failures: int = 0  # consecutive failed attempts
+    next_retry_in_seconds: float | None = None
+    written_this_sync: int = 0
+    targets: dict[str, TargetStatus] = field(default_factory=dict)
+
+
+@dataclass
+class SyncOutcome:
+    """One converge of one cluster, as the controller interpreted it."""
+
+    state: str
+    revision: str
+    duration: float
+    applied: int = 0
+    pruned: int = 0
+    orphaned: int = 0
+    drift: int = 0
+    errors: list[str] = field(default_factory=list)
+    writes: int = 0
+    targets: dict[str, TargetStatus] = field(default_factory=dict)
+
+
+class _Histogram:
+    def __init__(self) -> None:
+        self.counts = [0] * len(DURATION_BUCKETS)
+        self.total = 0
+        self.sum = 0.0
+
+    def observe(self, value: float) -> None:
+        self.total += 1
+        self.sum += value
+        for index, bound in enumerate(DURATION_BUCKETS):
+            if value <= bound:
+                self.counts[index] += 1
+
+
+class Status:
+    """The controller's state, written by its threads and read by the HTTP server."""
+
+    def __init__(self, repository: str, branch: str, path: str, identity: str, leader_elect: bool) -> None:
+        self._lock = threading.Lock()
+        self.source: dict[str, Any] = {"repository": repository, "branch": branch, "path": path or ".",
+                                       "remoteHead": None, "lastCheckTime": None, "head": None,
+                                       "lastFetchTime": None, "lastFetchError": None, "forcePushes": 0,
+                                       "lastForcePush": None}
+        self.revision: str | None = None  # the last valid revision, being applied
+        self.bad_revision: dict[str, Any] | None = None
+        self.clusters: dict[str, ClusterStatus] = {}
+        self.leader: dict[str, Any] = {"enabled": leader_elect, "identity": identity, "isLeader": not leader_elect,
+                                       "holder": None}
+        self.state = "starting"
+        self._synced_once = False
+        self._heartbeat = time.monotonic()
+        self._counters: dict[tuple[str, tuple[tuple[str, str], ...]], float] = {}
+        self._durations: dict[str, _Histogram] = {}
+
+    # -- written by the controller ---------------------------------------------------------------------------------
+
+    def count(self, name: str, amount: float = 1.0, **labels: str) -> None:
+        key = (name, tuple(sorted(labels.items())))
+        with self._lock:
+            self._counters[key] = self._counters.get(key, 0.0) + amount
+
+    def heartbeat(self) -> None:
+        with self._lock:
+            self._heartbeat = time.monotonic()
+
+    def set_state(self, state: str) -> None:
+        with self._lock:
+            self.state = state
+
+    def checked(self, head: str) -> None:
+        """The branch was looked at (ls-remote) and points to ``head``."""
+        with self._lock:
+            self.source.update(remoteHead=head, lastCheckTime=now_text(), lastFetchError=None)
+        self.count("reconciler_git_checks_total")
+
+    def fetched(self, head: str, forced_from: str | None = None) -> None:
+        with self._lock:
+            self.source.update(head=head, lastFetchTime=now_text(), lastFetchError=None)
+            if forced_from:
+                self.source["forcePushes"] += 1
+                self.source["lastForcePush"] = {"from": forced_from, "to": head, "at": now_text()}
+        self.count("reconciler_git_fetches_total")
+        if forced_from:
+            self.count("reconciler_git_force_pushes_total")
+
+    def fetch_failed(self, error: str) -> None:
+        with self._lock:
+            self.source.update(lastFetchError=error, lastFetchTime=now_text())
+        self.count("reconciler_git_fetch_errors_total")
+
+    def revision_valid(self, revision: str) -> None:
+        with self._lock:
+            self.revision = revision
+
+    def revision_invalid(self, revision: str, errors: list[str]) -> None:
+        with self._lock:
+            self.bad_revision = {"revision": revision, "errors": errors, "seenAt": now_text()}
+        self.count("reconciler_invalid_revisions_total")
+
+    def set_leader(self, is_leader: bool, holder: str | None) -> None:
+        with self._lock:
+            self.leader.update(isLeader=is_leader, holder=holder)
+            if not is_leader:
+                for cluster in self.clusters.values():
+                    cluster.state = "standby"
+
+    def cluster(self, name: str) -> ClusterStatus:
+        with self._lock:
+            return self.clusters.setdefault(name, ClusterStatus())
+
+    def forget_cluster(self, name: str) -> None:
+        with self._lock:
+            self.clusters.pop(name, None)
+
+    def converging(self, name: str, revision: str) -> None:
+        with self._lock:
+            cluster = self.clusters.setdefault(name, ClusterStatus())
+            cluster.state, cluster.converging_revision, cluster.written_this_sync = "converging", revision, 0
+            cluster.last_attempt_time = now_text()
+
+    def progress(self, name: str) -> None:
+        with self._lock:
+            self.clusters.setdefault(name, ClusterStatus()).written_this_sync += 1
+
+    def synced(self, name: str, outcome: SyncOutcome, failures: int, retry_in: float | None) -> None:
+        with self._lock:
+            cluster = self.clusters.setdefault(name, ClusterStatus())
+            cluster.state, cluster.failures, cluster.next_retry_in_seconds = outcome.state, failures, retry_in
+            cluster.converging_revision = None
+            cluster.last_error = "; ".join(outcome.errors) or None
+            if outcome.state == "converged":
+                cluster.revision = outcome.revision
+                cluster.last_sync_time = now_text()
+                self._synced_once = True
+            if outcome.targets or outcome.state != "failed":
+                cluster.targets = outcome.targets
+            else:
+                for target in cluster.targets.values():
+                    target.state, target.last_error = "failed", cluster.last_error
+            self._durations.setdefault(name, _Histogram()).observe(outcome.duration)
+        result = {"converged": "success", "refused": "refused", "held": "held"}.get(outcome.state, "failure")
+        self.count("reconciler_reconciles_total", cluster=name, result=result)
+        for metric, amount in (("reconciler_objects_applied_total", outcome.applied),
+                               ("reconciler_objects_pruned_total", outcome.pruned),
+                               ("reconciler_objects_orphaned_total", outcome.orphaned),
+                               ("reconciler_drift_corrected_total", outcome.drift),
+                               ("reconciler_errors_total", len(outcome.errors)),
+                               ("reconciler_write_requests_total", outcome.writes)):
+            self.count(metric, amount, cluster=name)
+
+    # -- read by the server ----------------------------------------------------------------------------------------
+
+    def alive(self, stale_after: float) -> bool:
+        with self._lock:
+            return time.monotonic() - self._heartbeat < stale_after
+
+    @property
+    def ready(self) -> bool:
+        with self._lock:
+            return self._synced_once or (self.leader["enabled"] and not self.leader["isLeader"])
+
+    def snapshot(self) -> dict[str, Any]:
+        with self._lock:
+            return {
+                "state": self.state,
+                "source": dict(self.source),
+                "revision": self.revision,
+                "lastBadRevision": self.bad_revision,
+                "leader": dict(self.leader),
+                "ready": self._synced_once or (self.leader["enabled"] and not self.leader["isLeader"]),
+                "clusters": {name: _camel(asdict(cluster)) for name, cluster in sorted(self.clusters.items())},
+            }
+
+    def metrics(self) -> str:
+        lines: list[str] = []
+        with self._lock:
+            counters = sorted(self._counters.items())
+            durations = sorted(self._durations.items())
+            clusters = sorted(self.clusters.items())
+            is_leader = self.leader["isLeader"]
+            synced = self._synced_once
+        seen: set[str] = set()
+        for (name, labels), value in counters:
+            if name not in seen:
+                seen.add(name)
+                lines.append(f"# TYPE {name} counter")
+            lines.append(f"{name}{_labels(dict(labels))} {_number(value)}")
+        lines.append("# HELP reconciler_reconcile_duration_seconds Time to converge one cluster.")
+        lines.append("# TYPE reconciler_reconcile_duration_seconds histogram")
+        name = "reconciler_reconcile_duration_seconds"
+        for cluster, histogram in durations:
+            for bound, count in zip(DURATION_BUCKETS, histogram.counts, strict=True):
+                lines.append(f"{name}_bucket{_labels({'cluster': cluster, 'le': str(bound)})} {count}")
+            lines.append(f"{name}_bucket{_labels({'cluster': cluster, 'le': '+Inf'})} {histogram.total}")
+            lines.append(f"{name}_sum{_labels({'cluster': cluster})} {histogram.sum:.6f}")
+            lines.append(f"{name}_count{_labels({'cluster': cluster})} {histogram.total}")
+        lines.append("# HELP reconciler_applied_revision The git revision last converged on each target (value 1).")
+        lines.append("# TYPE reconciler_applied_revision gauge")
+        for cluster, state in clusters:
+            for namespace, target in sorted(state.targets.items()):
+                if target.revision:
+                    revision = {"cluster": cluster, "namespace": namespace, "environment": target.environment,
+                                "revision": target.revision}
+                    lines.append(f"reconciler_applied_revision{_labels(revision)} 1")
+        lines.append("# TYPE reconciler_cluster_consecutive_failures gauge")
+        for cluster, state in clusters:
+            lines.append(f"reconciler_cluster_consecutive_failures{_labels({'cluster': cluster})} {state.failures}")
+        lines.append("# TYPE reconciler_leader gauge")
+        lines.append(f"reconciler_leader {int(is_leader)}")
+        lines.append("# TYPE reconciler_ready gauge")
+        lines.append(f"reconciler_ready {int(synced)}")
+        return "\n".join(lines) + "\n"
+
+
+def _camel(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {_camel_key(k): _camel(v) if k != "targets" else {n: _camel(t) for n, t in v.items()}
+                for k, v in value.items()}
+    return value
+
+
+def _camel_key(key: str) -> str:
+    head, *rest = key.split("_")
+    return head + "".join(part.title() for part in rest)
+
+
+def _labels(labels: dict[str, str]) -> str:
+    if not labels:
+        return ""
+    def escape(value: str) -> str:
+        return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+
+    return "{" + ",".join(f'{key}="{escape(value)}"' for key, value in labels.items()) + "}"
+
+
+def _number(value: float) -> str:
+    return str(int(value)) if value == int(value) else repr(value)
+
+
+def signature_valid(secret: str, body: bytes, header: str | None) -> bool:
+    """GitHub's X-Hub-Signature-256: ``sha256=`` and the hex HMAC-SHA256 of the body, compared in constant time."""
+    if not header or not header.startswith("sha256="):
+        return False
+    expected = "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    return hmac.compare_digest(expected.encode(), header.strip().encode())
+
+
+class Server:
+    """The HTTP endpoints, served from a daemon thread."""
+
+    def __init__(self, status: Status, address: str, *, trigger: Callable[[], None], webhook_secret: str | None,
+                 stale_after: float) -> None:
+        host, _, port = address.rpartition(":")
+        self.status = status
+        self.trigger = trigger
+        self.webhook_secret = webhook_secret
+        self.stale_after = stale_after
+        self.httpd = ThreadingHTTPServer((host or "0.0.0.0", int(port)), self._handler())
+        self.httpd.daemon_threads = True
+        self.thread = threading.Thread(target=self.httpd.serve_forever, name="http", daemon=True)
+
+    @property
+    def address(self) -> str:
+        host, port = self.httpd.server_address[:2]
+        return f"{host!s}:{port}"
+
+    def start(self) -> None:
+        self.thread.start()
+        log.info("serving /healthz /readyz /metrics /status /hooks/git", extra={"listen": self.address})
+
+    def stop(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            server_version = "reconciler"
+
+            def log_message(self, format: str, *args: Any) -> None:
+                log.debug("http " + format % args)
+
+            def _send(self, code: int, body: str, content_type: str = "text/plain; charset=utf-8") -> None:
+                data = body.encode()
+                self.send_response(code)
+                self.send_header("Content-Type", content_type)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def do_GET(self) -> None:
+                path = self.path.split("?", 1)[0]
+                if path == "/healthz":
+                    alive = server.status.alive(server.stale_after)
+                    self._send(200 if alive else 500, "ok\n" if alive else "the source loop is stuck\n")
+                elif path == "/readyz":
+                    ready = server.status.ready
+                    self._send(200 if ready else 503, "ready\n" if ready else "no successful sync yet\n")
+                elif path == "/metrics":
+                    self._send(200, server.status.metrics(), "text/plain; version=0.0.4; charset=utf-8")
+                elif path == "/status":
+                    self._send(200, json.dumps(server.status.snapshot(), indent=1) + "\n", "application/json")
+                else:
+                    self._send(404, "not found: try /healthz /readyz /metrics /status\n")
+
+            def do_POST(self) -> None:
+                if self.path.split("?", 1)[0] != "/hooks/git":
+                    self._send(404, "not found: the webhook is POST /hooks/git\n")
+                    return
+                length = int(self.headers.get("Content-Length") or 0)
+                if length > MAX_WEBHOOK_BYTES:
+                    self._send(413, "payload too large\n")
+                    return
+                body = self.rfile.read(length)
+                if server.webhook_secret is None:
+                    server.status.count("reconciler_webhook_requests_total", result="disabled")
+                    self._send(403, "the webhook is disabled: start the reconciler with a webhook secret\n")
+                    return
+                if not signature_valid(server.webhook_secret, body, self.headers.get(SIGNATURE_HEADER)):
+                    server.status.count("reconciler_webhook_requests_total", result="bad-signature")
+                    log.warning("webhook call with a missing or wrong signature refused",
+                                extra={"peer": self.client_address[0]})
+                    self._send(401, f"missing or wrong {SIGNATURE_HEADER}\n")
+                    return
+                server.status.count("reconciler_webhook_requests_total", result="accepted")
+                log.info("webhook: checking the branch now", extra={"event": self.headers.get("X-GitHub-Event")})
+                server.trigger()
+                self._send(int(HTTPStatus.ACCEPTED), "fetch triggered\n")
+
+        return Handler
