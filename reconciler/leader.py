@@ -1,0 +1,167 @@
+"""Leader election with a coordination.k8s.io/v1 Lease, so several replicas can run and only one writes.
+
+The algorithm is client-go's: read the Lease; if another holder renewed it within its duration (as observed on
+this replica's own clock, so clock skew between machines does not matter), wait; otherwise take or renew it with an
+update that carries the Lease's resourceVersion (optimistic concurrency: of two replicas racing, one gets a 409).
+A leader that could not renew within the renew deadline (two thirds of the lease duration) stops counting itself
+leader *before* the lease can expire, so two replicas never both believe they lead. On a clean stop the lease is
+released, and a standby takes over at its next attempt instead of waiting for the lease to expire.
+
+Written over raw requests (``ClusterClient.request``) rather than with ``kubernetes.leaderelection`` (37.x), which
+was read first: its LeaseLock calls ``CoordinationV1Api()`` on the client's global default configuration, so it
+cannot use the credentials of one kubeconfig context or kubeconfig Secret; its ``run()`` blocks until leadership is
+lost, with no way to stop and release the lease on shutdown; it measures deadlines on the wall clock; and only
+``reconciler/kube`` may import the client.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from reconciler.kube.client import ClusterClient, Object
+from reconciler.kube.errors import Conflict, KubeError, NotFound
+
+log = logging.getLogger("reconciler.leader")
+
+Clock = Callable[[], float]
+
+
+def _micro_time() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+class LeaderElector:
+    def __init__(self, client: ClusterClient, namespace: str, name: str, identity: str, *,
+                 duration: float = 15.0, clock: Clock = time.monotonic) -> None:
+        self.client = client
+        self.namespace = namespace
+        self.name = name
+        self.identity = identity
+        self.duration = duration
+        self.renew_deadline = duration * 2 / 3
+        self.retry_period = max(0.2, duration / 7.5)
+        self.clock = clock
+        self.holder: str | None = None
+        self._renewed_at: float | None = None
+        self._observed: tuple[Any, ...] | None = None
+        self._observed_at = 0.0
+        self._lock = threading.Lock()
+
+    @property
+    def path(self) -> str:
+        return f"/apis/coordination.k8s.io/v1/namespaces/{self.namespace}/leases/{self.name}"
+
+    @property
+    def where(self) -> str:
+        return f"Lease {self.namespace}/{self.name} on cluster {self.client.name}"
+
+    def is_leader(self) -> bool:
+        """True while the last successful renewal is younger than the renew deadline."""
+        with self._lock:
+            return self._renewed_at is not None and self.clock() - self._renewed_at < self.renew_deadline
+
+    def _spec(self, previous: dict[str, Any], now: str) -> dict[str, Any]:
+        transitions = int(previous.get("leaseTransitions") or 0)
+        acquired = previous.get("acquireTime") or now
+        if previous.get("holderIdentity") != self.identity:
+            acquired = now
+            if previous.get("holderIdentity"):
+                transitions += 1
+        return {"holderIdentity": self.identity, "leaseDurationSeconds": max(1, math.ceil(self.duration)),
+                "renewTime": now, "acquireTime": acquired, "leaseTransitions": transitions}
+
+    def try_acquire_or_renew(self) -> bool:
+        """One attempt; True when this replica holds the lease afterwards."""
+        started = self.clock()
+        try:
+            lease = self.client.request("GET", self.path, f"get {self.where}")
+        except NotFound:
+            return self._create(started)
+        except KubeError as error:
+            log.warning("cannot read the lease", extra={"lease": self.where, "error": str(error)})
+            return False
+        spec = lease.get("spec") or {}
+        holder = spec.get("holderIdentity") or ""
+        record = (holder, spec.get("renewTime"), lease["metadata"].get("resourceVersion"))
+        if record != self._observed:
+            self._observed, self._observed_at = record, started
+        self.holder = holder or None
+        duration = spec.get("leaseDurationSeconds") or self.duration
+        if holder and holder != self.identity and started < self._observed_at + duration:
+            return False
+        lease["spec"] = self._spec(spec, _micro_time())
+        try:
+            self.client.request("PUT", self.path, f"update {self.where}", body=lease)
+        except Conflict:
+            return False  # another replica wrote it first
+        except KubeError as error:
+            log.warning("cannot renew the lease", extra={"lease": self.where, "error": str(error)})
+            return False
+        self._took(started, taken_over=holder != self.identity, previous=holder)
+        return True
+
+    def _create(self, started: float) -> bool:
+        lease: Object = {"apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
+                         "metadata": {"name": self.name, "namespace": self.namespace},
+                         "spec": self._spec({}, _micro_time())}
+        collection = self.path.rsplit("/", 1)[0]
+        try:
+            self.client.request("POST", collection, f"create {self.where}", body=lease)
+        except NotFound:
+            self.client.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": self.namespace}})
+            return False  # the namespace is there now: the next attempt creates the lease
+        except Conflict:
+            return False
+        except KubeError as error:
+            log.warning("cannot create the lease", extra={"lease": self.where, "error": str(error)})
+            return False
+        self._took(started, taken_over=True, previous="")
+        return True
+
+    def _took(self, started: float, *, taken_over: bool, previous: str) -> None:
+        with self._lock:
+            self._renewed_at = started
+        self.holder = self.identity
+        if taken_over:
+            log.info("became the leader", extra={"lease": self.where, "identity": self.identity,
+                                                 "previousHolder": previous or None})
+
+    def release(self) -> None:
+        """Give the lease up (on a clean stop), so a standby does not wait for it to expire."""
+        if not self.is_leader():
+            return
+        with self._lock:
+            self._renewed_at = None
+        try:
+            lease = self.client.request("GET", self.path, f"get {self.where}")
+            if (lease.get("spec") or {}).get("holderIdentity") != self.identity:
+                return
+            lease["spec"].update(holderIdentity="", leaseDurationSeconds=1, renewTime=_micro_time())
+            self.client.request("PUT", self.path, f"release {self.where}", body=lease)
+            log.info("released the lease", extra={"lease": self.where})
+        except KubeError as error:
+            log.warning("could not release the lease; a standby takes over when it expires",
+                        extra={"lease": self.where, "error": str(error)})
+
+    def run(self, stop: threading.Event, on_change: Callable[[bool, str | None], None]) -> None:
+        """Try to acquire, then keep renewing, every retry period until ``stop`` is set; report every change."""
+        leading = False
+        while not stop.is_set():
+            self.try_acquire_or_renew()
+            now_leading = self.is_leader()
+            if now_leading != leading:
+                leading = now_leading
+                if not leading:
+                    log.warning("lost the lease: no more writes until it is acquired again",
+                                extra={"lease": self.where, "holder": self.holder})
+                on_change(leading, self.holder)
+            stop.wait(self.retry_period)
+        self.release()
+        if leading:
+            on_change(False, None)
