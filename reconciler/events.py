@@ -1,0 +1,98 @@
+"""What a converge tells each target namespace, as Kubernetes Events: what changed, at which revision, and why.
+
+Pure: a cluster's converge result in, notices out; ``reconciler.kube.events`` writes them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from reconciler.converge import ClusterResult
+from reconciler.inventory import SYSTEM_NAMESPACE
+from reconciler.plan import Change, TargetPlan
+
+CONVERGED, DRIFT_CORRECTED, APPLY_FAILED, REFUSED, REMOVED = (
+    "Converged", "DriftCorrected", "ApplyFailed", "Refused", "EnvironmentRemoved")
+MAX_LISTED = 12
+
+
+@dataclass(frozen=True)
+class Notice:
+    namespace: str
+    reason: str
+    message: str
+    warning: bool = False
+
+
+def errors_of(result: ClusterResult, namespace: str) -> list[str]:
+    """The cluster's errors about one target: those naming an object in its namespace or its inventory."""
+    marks = (f" {namespace}/", f"/{namespace}/", f"inventory.{namespace}", f"Namespace {namespace}")
+    return [error for error in result.errors if any(mark in error for mark in marks)]
+
+
+def unattributed_errors(result: ClusterResult) -> list[str]:
+    attributed = {e for t in result.targets for e in errors_of(result, t.namespace)}
+    return [error for error in result.errors if error not in attributed]
+
+
+def _done(result: ClusterResult) -> set[str]:
+    return ({entry.split(" ", 1)[1] for entry in result.applied} | set(result.deleted) | set(result.orphaned))
+
+
+def _describe(change: Change) -> str:
+    verb = {"create": "created", "update": "updated", "delete": "deleted", "orphan": "orphaned"}[change.action]
+    text = f"{verb} {change.ref.kind} {change.ref.name}"
+    if change.diffs:
+        shown = ", ".join(str(diff) for diff in change.diffs[:3])
+        text += f" ({shown}{', ...' if len(change.diffs) > 3 else ''})"
+    elif change.action == "delete":
+        text += " (no longer in the repository)"
+    return text
+
+
+def _listing(changes: list[Change]) -> str:
+    parts = [_describe(change) for change in changes[:MAX_LISTED]]
+    if len(changes) > MAX_LISTED:
+        parts.append(f"and {len(changes) - MAX_LISTED} more")
+    return "; ".join(parts)
+
+
+def _for_target(target: TargetPlan, result: ClusterResult, done: set[str], revision: str,
+                drift: bool) -> list[Notice]:
+    short = revision[:12]
+    notices = []
+    changed = [c for c in target.changes if c.action in ("create", "update", "delete", "orphan") and str(c.ref) in done]
+    if target.removed and changed:
+        notices.append(Notice(target.namespace, REMOVED,
+                              f"environment {target.environment} is no longer in the repository at revision {short}: "
+                              + _listing(changed)))
+    elif changed and drift:
+        notices.append(Notice(target.namespace, DRIFT_CORRECTED,
+                              f"undid changes made outside git (revision {short} unchanged): {_listing(changed)}"))
+    elif changed:
+        notices.append(Notice(target.namespace, CONVERGED, f"revision {short}: {_listing(changed)}"))
+    if target.refusals:
+        notices.append(Notice(target.namespace, REFUSED, f"revision {short} not applied here: "
+                              + "; ".join(target.refusals), warning=True))
+    conflicts = target.by_action("conflict")
+    if conflicts:
+        names = ", ".join(f"{c.ref.kind} {c.ref.name}" for c in conflicts[:MAX_LISTED])
+        notices.append(Notice(target.namespace, REFUSED, f"revision {short}: left alone objects that exist but are "
+                              f"not managed by the reconciler: {names}; set adopt: true on the environment to take "
+                              "them over", warning=True))
+    errors = errors_of(result, target.namespace)
+    if errors:
+        notices.append(Notice(target.namespace, APPLY_FAILED, f"revision {short}: " + "; ".join(errors),
+                              warning=True))
+    return notices
+
+
+def notices(result: ClusterResult, revision: str, drift: bool) -> list[Notice]:
+    """The Events one cluster's converge deserves; errors that name no target go to the reconciler's namespace."""
+    done = _done(result)
+    found = [n for target in result.targets for n in _for_target(target, result, done, revision, drift)]
+    rest = unattributed_errors(result)
+    if rest and result.targets:
+        found.append(Notice(SYSTEM_NAMESPACE, APPLY_FAILED, f"revision {revision[:12]}: " + "; ".join(rest),
+                            warning=True))
+    return found
