@@ -103,6 +103,7 @@ def _build_parser() -> argparse.ArgumentParser:
     apply.add_argument("-o", "--output", choices=("text", "json"), default="text", help="output format")
     apply.set_defaults(handler=_apply)
     _add_diff_command(commands)
+    _add_controller_commands(commands)
     return parser
 
 
@@ -290,6 +291,91 @@ def _check_filters(landscape: config.Landscape, cluster: str | None, environment
     if environment is not None and environment not in landscape.environments:
         known = ", ".join(sorted(landscape.environments))
         raise ReconcilerError(f"--env {environment}: no such environment; known: {known}")
+
+
+def _add_controller_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from reconciler.controller import parse_duration
+
+    def duration(text: str) -> float:
+        try:
+            return parse_duration(text)
+        except ValueError as error:
+            raise argparse.ArgumentTypeError(str(error)) from None
+
+    run = commands.add_parser(
+        "run", help="follow a branch and converge every commit, undoing drift (the in-cluster controller)",
+        description="Follow one branch of the environments repository: check it every --interval (or at once when "
+        "POST /hooks/git is called), validate each new commit and converge every cluster to it; a bad commit "
+        "changes nothing and is reported on /status. Every --resync the clusters are converged again, which undoes "
+        "drift. SIGTERM finishes the object being written, then exits 0. See docs/operations.md.",
+    )
+    run.add_argument("--repo", required=True, metavar="URL",
+                     help="https://, ssh:// or git@host:path URL, file:// URL or local path of the repository")
+    run.add_argument("--branch", default="main", help="the branch to follow (default: main)")
+    run.add_argument("--path", default="", metavar="SUBDIR", help="the environments repository's folder in it")
+    run.add_argument("--interval", type=duration, default=30.0, help="how often to check the branch (default 30s)")
+    run.add_argument("--resync", type=duration, default=300.0, help="how often to converge again (default 5m)")
+    run.add_argument("--cluster", help="converge only this cluster (needs credentials for no other)")
+    run.add_argument("--kubeconfig", type=Path, default=None, help="kubeconfig with the clusters' contexts")
+    run.add_argument("--listen", default=":8080", metavar="ADDR",
+                     help="address of /healthz /readyz /metrics /status /hooks/git (default :8080)")
+    run.add_argument("--workdir", type=Path, default=None,
+                     help="where the git mirror and checkouts live (default $TMPDIR/reconciler)")
+    run.add_argument("--max-backoff", type=duration, default=300.0,
+                     help="longest wait before retrying a failed cluster (default 5m)")
+    run.add_argument("--leader-elect", action="store_true", help="run several replicas; only the Lease holder writes")
+    run.add_argument("--lease-namespace", default="reconciler-system", help="namespace of the Lease")
+    run.add_argument("--lease-cluster", help="cluster of the Lease: a cluster of the repository or in-cluster "
+                     "(default: --cluster, else in-cluster inside a pod, else the first cluster by name)")
+    run.add_argument("--lease-name", help="name of the Lease (default reconciler, or reconciler-CLUSTER)")
+    run.add_argument("--lease-duration", type=duration, default=15.0, help="lease duration (default 15s)")
+    run.add_argument("--git-token-file", type=Path, help="file holding an https token (or $RECONCILER_GIT_TOKEN)")
+    run.add_argument("--git-username", help="user name sent with the token (default x-access-token)")
+    run.add_argument("--ssh-key", type=Path, help="private key for ssh URLs")
+    run.add_argument("--known-hosts", type=Path, help="known_hosts file for ssh URLs (hosts are always checked)")
+    run.add_argument("--webhook-secret-file", type=Path,
+                     help="HMAC secret of POST /hooks/git (or $RECONCILER_WEBHOOK_SECRET); without one the webhook "
+                     "is disabled")
+    run.add_argument("--log-level", default="info", choices=("debug", "info", "warning", "error"))
+    run.add_argument("--log-format", default="auto", choices=("auto", "json", "text"),
+                     help="auto: JSON lines unless stderr is a terminal")
+    run.set_defaults(handler=_run)
+
+    dev = commands.add_parser(
+        "dev", help="watch a working tree: validate and plan on every save (--apply also converges)",
+        description="Watch the repository's YAML files; on every save print the errors (path:line: field: "
+        "message) or the plan against the clusters. With --apply, also converge (for a development cluster).",
+    )
+    _repo_argument(dev)
+    dev.add_argument("--apply", action="store_true", help="converge the clusters on every valid save")
+    dev.add_argument("--kubeconfig", type=Path, default=None, help="kubeconfig with the clusters' contexts")
+    dev.add_argument("--cluster", help="only this cluster")
+    dev.set_defaults(handler=_dev)
+
+
+def _run(args: argparse.Namespace) -> int:
+    from reconciler import controller, logs
+
+    logs.setup(args.log_level, None if args.log_format == "auto" else args.log_format == "json")
+    token = controller.read_secret(args.git_token_file, "RECONCILER_GIT_TOKEN")
+    webhook_secret = controller.read_secret(args.webhook_secret_file, "RECONCILER_WEBHOOK_SECRET")
+    logs.register_secret(token)
+    logs.register_secret(webhook_secret)
+    settings = controller.Settings(
+        repo=args.repo, branch=args.branch, path=args.path, interval=args.interval, resync=args.resync,
+        cluster=args.cluster, listen=args.listen, kubeconfig=args.kubeconfig,
+        **({"workdir": args.workdir} if args.workdir else {}), leader_elect=args.leader_elect,
+        lease_namespace=args.lease_namespace, lease_cluster=args.lease_cluster, lease_name=args.lease_name,
+        lease_duration=args.lease_duration, max_backoff=args.max_backoff, git_token=token,
+        git_username=args.git_username, ssh_key=args.ssh_key, known_hosts=args.known_hosts,
+        webhook_secret=webhook_secret)
+    return controller.Controller(settings).run()
+
+
+def _dev(args: argparse.Namespace) -> int:
+    from reconciler import devloop
+
+    return devloop.DevLoop(args.repo, apply=args.apply, kubeconfig=args.kubeconfig, cluster=args.cluster).run()
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -1,0 +1,483 @@
+"""The in-cluster loop: follow a branch, converge every valid commit on every cluster, undo drift.
+
+One source loop (the main thread) checks the branch with ``git ls-remote`` every interval (with jitter) or at once
+when the webhook calls; a new commit is fetched, checked out read-only and validated. A bad revision changes
+nothing: the last good one stays the one applied, and the errors are reported (``/status``, logs). A good one is
+offered to one worker thread per cluster, so clusters converge in parallel and independently: a cluster that fails
+is retried alone with exponential backoff, and the others are not re-applied. Each worker also re-converges its
+cluster every resync period, which undoes drift (a no-op converge sends no writes).
+
+Stopping (SIGTERM, SIGINT) lets every worker finish the object it is writing, then exits with status 0: the
+converge's progress callback raises :class:`Stopped` after each write once a stop is requested. The same check
+makes a replica that lost its lease stop writing.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+import os
+import random
+import re
+import signal
+import socket
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import FrameType
+from typing import IO
+
+from reconciler import config, converge, events
+from reconciler.config.model import Cluster, ClusterConnection, Landscape
+from reconciler.converge import ClusterResult
+from reconciler.errors import InvalidRepository, Location, ReconcilerError
+from reconciler.kube import events as kube_events
+from reconciler.kube.client import ClusterClient
+from reconciler.kube.connect import connect
+from reconciler.kube.errors import KubeError
+from reconciler.leader import LeaderElector
+from reconciler.server import Server, Status, SyncOutcome, TargetStatus
+from reconciler.source import GitError, Mirror, Remote, remove_tree
+
+log = logging.getLogger("reconciler.controller")
+
+IN_CLUSTER = "in-cluster"
+FIRST_BACKOFF = 1.0
+_DURATION = re.compile(r"^(?:(?P<h>\d+(?:\.\d+)?)h)?(?:(?P<m>\d+(?:\.\d+)?)m(?!s))?(?:(?P<s>\d+(?:\.\d+)?)s)?"
+                       r"(?:(?P<ms>\d+)ms)?$")
+
+
+def parse_duration(text: str) -> float:
+    """Seconds from ``30s``, ``5m``, ``1h30m``, ``500ms`` or a plain number of seconds."""
+    text = text.strip()
+    try:
+        return float(text)
+    except ValueError:
+        pass
+    match = _DURATION.match(text)
+    if not text or not match or not any(match.groupdict().values()):
+        raise ValueError(f"not a duration: {text!r} (use e.g. 30s, 5m, 1h, 500ms)")
+    parts = {k: float(v) for k, v in match.groupdict().items() if v}
+    return parts.get("h", 0) * 3600 + parts.get("m", 0) * 60 + parts.get("s", 0) + parts.get("ms", 0) / 1000
+
+
+def read_secret(path: Path | None, variable: str) -> str | None:
+    """A secret from a file (trailing newline dropped) or, without one, from an environment variable."""
+    if path is not None:
+        try:
+            return path.read_text().strip() or None
+        except OSError as exc:
+            raise ReconcilerError(f"cannot read the secret file {path}: {exc.strerror}") from exc
+    return os.environ.get(variable) or None
+
+
+@dataclass(frozen=True)
+class Settings:
+    repo: str
+    branch: str = "main"
+    path: str = ""
+    interval: float = 30.0
+    resync: float = 300.0
+    cluster: str | None = None
+    listen: str = ":8080"
+    kubeconfig: Path | None = None
+    workdir: Path = field(default_factory=lambda: Path(os.environ.get("TMPDIR", "/tmp")) / "reconciler")
+    leader_elect: bool = False
+    lease_namespace: str = "reconciler-system"
+    lease_cluster: str | None = None
+    lease_name: str | None = None
+    lease_duration: float = 15.0
+    identity: str = field(default_factory=lambda: f"{socket.gethostname()}_{uuid.uuid4().hex[:8]}")
+    max_backoff: float = 300.0
+    git_token: str | None = field(default=None, repr=False)
+    git_username: str | None = None
+    ssh_key: Path | None = None
+    known_hosts: Path | None = None
+    webhook_secret: str | None = field(default=None, repr=False)
+
+
+class Stopped(Exception):
+    """Raised after a write when the controller must stop writing (shutdown, or the lease was lost)."""
+
+
+@dataclass(frozen=True)
+class Desired:
+    revision: str
+    landscape: Landscape
+
+
+def backoff(failures: int, ceiling: float) -> float:
+    """Seconds before the next attempt after ``failures`` consecutive failures: 1, 2, 4, ... up to ``ceiling``,
+    with 20% jitter so replicas and clusters do not retry in step."""
+    base = min(ceiling, FIRST_BACKOFF * 2.0 ** max(0, failures - 1))
+    return base * random.uniform(0.8, 1.2)
+
+
+def outcome_of(result: ClusterResult, revision: str, duration: float, drift: bool) -> SyncOutcome:
+    """How one cluster's converge went, per target, in the terms /status and /metrics use."""
+    cluster_wide = events.unattributed_errors(result)
+    targets: dict[str, TargetStatus] = {}
+    now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    for plan in result.targets:
+        errors = events.errors_of(result, plan.namespace) + cluster_wide
+        if plan.removed:
+            state = "removed"
+        elif errors:
+            state = "failed"
+        elif plan.refusals:
+            state = "refused"
+        elif plan.by_action("conflict"):
+            state = "conflict"
+        elif plan.held:
+            state = "held"
+        else:
+            state = "converged"
+        last_error = "; ".join(errors + plan.refusals + ([plan.held] if plan.held else [])) or None
+        targets[plan.namespace] = TargetStatus(
+            environment=plan.environment, state=state, revision=revision if state == "converged" else None,
+            last_error=last_error, last_sync_time=now if state == "converged" else None,
+            pending_changes=0 if state == "converged" else len(plan.by_action("create", "update", "delete",
+                                                                              "orphan")))
+    if result.errors:
+        state = "failed"
+    elif result.failed:
+        state = "refused"
+    elif any(plan.held for plan in result.targets):
+        state = "held"
+    else:
+        state = "converged"
+    changed = len(result.applied) + len(result.deleted) + len(result.orphaned)
+    return SyncOutcome(state=state, revision=revision, duration=duration, applied=len(result.applied),
+                       pruned=len(result.deleted), orphaned=len(result.orphaned), drift=changed if drift else 0,
+                       errors=list(result.errors), writes=result.writes, targets=targets)
+
+
+class ClusterWorker:
+    """Converges one cluster: on a new revision, on retry after a failure (with backoff), and on resync."""
+
+    def __init__(self, name: str, controller: Controller) -> None:
+        self.name = name
+        self.controller = controller
+        self.wake = threading.Event()
+        self.desired: Desired | None = None
+        self.applied: str | None = None  # the revision last converged without error
+        self.attempted: str | None = None
+        self.failures = 0
+        self.retry_at: float | None = None
+        self.resync_at = 0.0
+        self.force = False
+        self.retired = False  # the cluster left the repository
+        self.client: ClusterClient | None = None
+        self._connection: tuple[str, ClusterConnection] | None = None
+        self.thread = threading.Thread(target=self._loop, name=f"cluster-{name}", daemon=True)
+
+    def offer(self, desired: Desired) -> None:
+        self.desired = desired
+        self.wake.set()
+
+    def _due(self, now: float) -> bool:
+        desired = self.desired
+        if desired is None or not self.controller.may_write():
+            return False
+        if self.force or desired.revision != self.attempted:
+            return True
+        if self.retry_at is not None:
+            return now >= self.retry_at
+        return now >= self.resync_at
+
+    def _next_wake(self, now: float) -> float:
+        if self.retry_at is not None:
+            return max(0.05, self.retry_at - now)
+        return max(0.05, min(self.resync_at - now, self.controller.settings.resync))
+
+    def _loop(self) -> None:
+        stop = self.controller.stop
+        while not stop.is_set() and not self.retired:
+            self.wake.wait(self._next_wake(time.monotonic()))
+            self.wake.clear()
+            if stop.is_set() or self.retired:
+                break
+            if self._due(time.monotonic()):
+                try:
+                    self.sync()
+                except Stopped as reason:
+                    log.info("stopped writing", extra={"cluster": self.name, "reason": str(reason)})
+                except Exception:
+                    log.exception("unexpected error while converging", extra={"cluster": self.name})
+                    self._failed("unexpected error; see the reconciler's log")
+        if self.client is not None:
+            self.client.close()
+
+    def _connect(self, landscape: Landscape) -> ClusterClient:
+        cluster = landscape.clusters[self.name]
+        key = (self.name, cluster.connection)
+        if self.client is None or self._connection != key:
+            if self.client is not None:
+                self.client.close()
+            self.client = connect(cluster, self.controller.settings.kubeconfig)
+            self._connection = key
+        return self.client
+
+    def _progress(self, message: str) -> None:
+        self.controller.status.progress(self.name)
+        log.info(message, extra={"cluster": self.name})
+        if self.controller.stop.is_set():
+            raise Stopped("shutting down after the object just written")
+        if not self.controller.may_write():
+            raise Stopped("this replica is no longer the leader")
+
+    def sync(self) -> None:
+        desired = self.desired
+        assert desired is not None
+        self.force = False
+        self.attempted = desired.revision
+        status = self.controller.status
+        status.converging(self.name, desired.revision)
+        started = time.monotonic()
+        try:
+            client = self._connect(desired.landscape)
+        except ReconcilerError as error:
+            self._failed(str(error))
+            return
+        drift = self.applied == desired.revision
+        targets = desired.landscape.select(cluster=self.name)
+        options = converge.ConvergeOptions(revision=desired.revision)
+        result = converge.converge(desired.landscape, {self.name: client}, options, targets, self._progress)[0]
+        outcome = outcome_of(result, desired.revision, time.monotonic() - started, drift)
+        retry_in: float | None = None
+        if outcome.state == "failed":
+            self.failures += 1
+            retry_in = backoff(self.failures, self.controller.settings.max_backoff)
+            self.retry_at = time.monotonic() + retry_in
+            log.warning("converge failed; retrying this cluster alone", extra={
+                "cluster": self.name, "revision": desired.revision, "errors": result.errors,
+                "failures": self.failures, "retryInSeconds": round(retry_in, 1)})
+        else:
+            self.failures, self.retry_at = 0, None
+            self.resync_at = time.monotonic() + self.controller.settings.resync
+            if outcome.state == "converged":
+                self.applied = desired.revision
+            log.log(logging.INFO if outcome.state == "converged" else logging.WARNING,
+                    "drift undone" if outcome.drift else outcome.state, extra={
+                        "cluster": self.name, "revision": desired.revision, "applied": outcome.applied,
+                        "pruned": outcome.pruned, "orphaned": outcome.orphaned, "writes": outcome.writes,
+                        "seconds": round(outcome.duration, 2),
+                        "refusals": [r for t in result.targets for r in t.refusals] or None})
+        status.synced(self.name, outcome, self.failures, retry_in)
+        self._record_events(client, result, desired.revision, drift)
+
+    def _failed(self, error: str) -> None:
+        self.failures += 1
+        retry_in = backoff(self.failures, self.controller.settings.max_backoff)
+        self.retry_at = time.monotonic() + retry_in
+        revision = self.desired.revision if self.desired else ""
+        log.warning("cannot converge this cluster; retrying it alone", extra={
+            "cluster": self.name, "error": error, "failures": self.failures, "retryInSeconds": round(retry_in, 1)})
+        self.controller.status.synced(self.name, SyncOutcome("failed", revision, 0.0, errors=[error]), self.failures,
+                                      retry_in)
+
+    def _record_events(self, client: ClusterClient, result: ClusterResult, revision: str, drift: bool) -> None:
+        for notice in events.notices(result, revision, drift):
+            try:
+                kube_events.record(client, notice.namespace, notice.reason, notice.message, warning=notice.warning,
+                                   instance=self.controller.settings.identity)
+            except KubeError as error:
+                log.debug("event not recorded", extra={"cluster": self.name, "error": str(error)})
+
+
+class Controller:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        remote = Remote.parse(settings.repo, settings.branch, token=settings.git_token, ssh_key=settings.ssh_key,
+                              known_hosts=settings.known_hosts)
+        if settings.git_username:
+            remote = Remote(remote.url, remote.branch, remote.token, settings.git_username, remote.ssh_key,
+                            remote.known_hosts)
+        self.remote = remote
+        self.status = Status(remote.shown, settings.branch, settings.path, settings.identity, settings.leader_elect)
+        self.stop = threading.Event()
+        self.trigger = threading.Event()
+        self.workers: dict[str, ClusterWorker] = {}
+        self.desired: Desired | None = None
+        self.seen: str | None = None  # the last commit validated, good or bad
+        self.elector: LeaderElector | None = None
+        self._elector_thread: threading.Thread | None = None
+        self._lock_file: IO[str] | None = None
+        self.mirror = Mirror(remote, settings.workdir / "mirror.git")
+        self.trees = settings.workdir / "trees"
+
+    # -- leadership --------------------------------------------------------------------------------------------------
+
+    def may_write(self) -> bool:
+        if not self.settings.leader_elect:
+            return True
+        return self.elector is not None and self.elector.is_leader()
+
+    def _on_leadership(self, leading: bool, holder: str | None) -> None:
+        self.status.set_leader(leading, holder)
+        if leading:
+            for worker in self.workers.values():
+                worker.force = True  # another replica may have applied something else meanwhile
+                worker.wake.set()
+
+    def _lease_cluster(self, landscape: Landscape) -> Cluster:
+        name = self.settings.lease_cluster or self.settings.cluster
+        if name is None and os.environ.get("KUBERNETES_SERVICE_HOST"):
+            name = IN_CLUSTER
+        if name == IN_CLUSTER:
+            return Cluster(IN_CLUSTER, ClusterConnection(in_cluster=True), {}, Location("--lease-cluster", 0))
+        name = name or sorted(landscape.clusters)[0]
+        if name not in landscape.clusters:
+            raise ReconcilerError(f"--lease-cluster {name}: no such cluster in the repository; known: "
+                                  f"{', '.join(sorted(landscape.clusters))}, or {IN_CLUSTER}")
+        return landscape.clusters[name]
+
+    def _start_election(self, landscape: Landscape) -> None:
+        cluster = self._lease_cluster(landscape)
+        client = connect(cluster, self.settings.kubeconfig)
+        name = self.settings.lease_name or ("reconciler" + (f"-{self.settings.cluster}" if self.settings.cluster
+                                                           else ""))
+        self.elector = LeaderElector(client, self.settings.lease_namespace, name, self.settings.identity,
+                                     duration=self.settings.lease_duration)
+        self.status.set_leader(False, None)
+        self._elector_thread = threading.Thread(target=self.elector.run, args=(self.stop, self._on_leadership),
+                                                name="leader-election", daemon=True)
+        self._elector_thread.start()
+        log.info("leader election started", extra={"lease": self.elector.where, "identity": self.settings.identity})
+
+    # -- the source loop ---------------------------------------------------------------------------------------------
+
+    def check_source(self) -> None:
+        """Fetch the branch if it moved; validate the new revision and hand it to the cluster workers."""
+        try:
+            head = self.mirror.ls_remote()
+            self.status.checked(head)
+            if head == self.seen:
+                return
+            update = self.mirror.fetch()
+        except GitError as error:
+            self.status.fetch_failed(str(error))
+            log.warning("cannot read the branch; keeping the revision applied", extra={"error": str(error)})
+            return
+        forced_from = update.previous if update.forced else None
+        self.status.fetched(update.commit, forced_from)
+        if update.forced:
+            log.warning("the branch was force-pushed: following it", extra={
+                "branch": self.settings.branch, "from": update.previous, "to": update.commit})
+        if update.commit != self.seen:
+            self._validate(update.commit)
+
+    def _validate(self, commit: str) -> None:
+        self.seen = commit
+        tree = self.trees / commit
+        try:
+            if not tree.exists():
+                self.mirror.checkout(commit, tree)
+            landscape = config.load_landscape(tree / self.settings.path)
+            if self.settings.cluster and self.settings.cluster not in landscape.clusters:
+                raise ReconcilerError(f"--cluster {self.settings.cluster}: no such cluster in the repository; "
+                                      f"known: {', '.join(sorted(landscape.clusters))}")
+        except InvalidRepository as invalid:
+            prefix = f"{self.settings.path.strip('/')}/" if self.settings.path.strip("/") else ""
+            self._reject(commit, [prefix + str(error) for error in invalid.errors])
+            return
+        except ReconcilerError as error:
+            self._reject(commit, [str(error)])
+            return
+        log.info("new revision is valid; converging", extra={"revision": commit, "summary": landscape.summary()})
+        self.status.revision_valid(commit)
+        self.desired = Desired(commit, landscape)
+        self._clean_trees(keep=commit)
+        if self.settings.leader_elect and self.elector is None:
+            try:
+                self._start_election(landscape)
+            except ReconcilerError as error:
+                log.error("cannot start leader election; nothing is written until it starts",
+                          extra={"error": str(error)})
+        self._dispatch(self.desired)
+
+    def _reject(self, commit: str, errors: list[str]) -> None:
+        applied = self.desired.revision if self.desired else None
+        self.status.revision_invalid(commit, errors)
+        log.error("revision is invalid: nothing from it is applied", extra={
+            "revision": commit, "keptRevision": applied, "errors": errors})
+        remove_tree(self.trees / commit)
+
+    def _dispatch(self, desired: Desired) -> None:
+        names = [self.settings.cluster] if self.settings.cluster else sorted(desired.landscape.clusters)
+        for name in names:
+            if name not in self.workers:
+                self.workers[name] = ClusterWorker(name, self)
+                self.workers[name].thread.start()
+            self.workers[name].offer(desired)
+        for name in [n for n in self.workers if n not in names]:
+            log.warning("cluster no longer in the repository: not converged any more; its objects stay",
+                        extra={"cluster": name})
+            worker = self.workers.pop(name)
+            worker.retired = True
+            worker.wake.set()
+            self.status.forget_cluster(name)
+
+    def _clean_trees(self, keep: str) -> None:
+        if not self.trees.is_dir():
+            return
+        for tree in self.trees.iterdir():
+            if tree.name != keep:
+                remove_tree(tree)
+
+    # -- process -----------------------------------------------------------------------------------------------------
+
+    def request_stop(self, signum: int = 0, frame: FrameType | None = None) -> None:
+        if not self.stop.is_set():
+            log.info("stopping: finishing the objects being written", extra={"signal": signum or None})
+        self.status.set_state("stopping")
+        self.stop.set()
+        self.trigger.set()
+        for worker in self.workers.values():
+            worker.wake.set()
+
+    def _prepare_workdir(self) -> None:
+        workdir = self.settings.workdir
+        workdir.mkdir(parents=True, exist_ok=True)
+        self._lock_file = open(workdir / ".lock", "w")  # noqa: SIM115 - held for the life of the process
+        try:
+            fcntl.flock(self._lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as exc:
+            raise ReconcilerError(f"another reconciler uses the work directory {workdir}; give each one its own "
+                                  "--workdir") from exc
+        for leftover in (self.trees, self.mirror.directory):  # from a process that was killed
+            remove_tree(leftover)
+
+    def run(self) -> int:
+        settings = self.settings
+        self._prepare_workdir()
+        stale_after = max(60.0, 3 * settings.interval + self.mirror.timeout)
+        server = Server(self.status, settings.listen, trigger=self.trigger.set,
+                        webhook_secret=settings.webhook_secret, stale_after=stale_after)
+        server.start()
+        previous = {sig: signal.signal(sig, self.request_stop) for sig in (signal.SIGTERM, signal.SIGINT)}
+        self.status.set_state("running")
+        log.info("following the branch", extra={"repository": self.remote.shown, "branch": settings.branch,
+                                                 "path": settings.path or ".", "cluster": settings.cluster,
+                                                 "intervalSeconds": settings.interval,
+                                                 "resyncSeconds": settings.resync, "identity": settings.identity})
+        try:
+            while not self.stop.is_set():
+                self.status.heartbeat()
+                self.check_source()
+                self.trigger.wait(settings.interval * random.uniform(0.9, 1.1))
+                self.trigger.clear()
+        finally:
+            self.request_stop()
+            for worker in self.workers.values():
+                worker.thread.join(timeout=120)
+            if self._elector_thread is not None:
+                self._elector_thread.join(timeout=30)
+            server.stop()
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+            remove_tree(self.trees)
+            log.info("stopped")
+        return 0
