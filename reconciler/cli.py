@@ -128,9 +128,11 @@ def _render(args: argparse.Namespace) -> int:
     _check_filters(landscape, args.cluster, args.env)
     rendered = render_landscape(landscape, landscape.select(args.cluster, args.env))
     if args.out:
-        written = output.write_tree(rendered, args.out)
+        written, removed = output.write_tree(rendered, args.out)
         count = sum(len(objects) for objects in rendered.values())
         print(f"wrote {count} objects for {len(rendered)} target(s) in {len(written)} file(s) under {args.out}")
+        for path in removed:
+            print(f"removed {path}: its target is no longer rendered")
     elif args.output == "json":
         sys.stdout.write(output.to_json({"targets": rendered}))
     else:

@@ -32,8 +32,18 @@ def to_json(value: Any) -> str:
     return json.dumps(value, indent=2, sort_keys=True) + "\n"
 
 
-def write_tree(rendered: dict[str, list[Manifest]], directory: Path) -> list[Path]:
-    """Write ``DIR/<cluster>/<namespace>.yaml`` for each target (``kubectl apply -R -f DIR`` accepts them)."""
+MANIFEST = ".reconciler-render"  # the files the last `render --out` wrote into a folder, one per line
+
+
+def write_tree(rendered: dict[str, list[Manifest]], directory: Path) -> tuple[list[Path], list[Path]]:
+    """Write ``DIR/<cluster>/<namespace>.yaml`` for each target (``kubectl apply -R -f DIR`` accepts them).
+
+    Files that an earlier render wrote there and that no target needs any more are removed, so a removed
+    environment does not come back through ``kubectl apply``; no other file in the folder is touched.
+    Returns the files written and the files removed.
+    """
+    listing = directory / MANIFEST
+    before = set(listing.read_text(encoding="utf-8").split()) if listing.is_file() else set()
     written = []
     for key, objects in sorted(rendered.items()):
         cluster, namespace = key.split("/", 1)
@@ -41,4 +51,12 @@ def write_tree(rendered: dict[str, list[Manifest]], directory: Path) -> list[Pat
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(to_yaml(objects), encoding="utf-8")
         written.append(path)
-    return written
+    now = {path.relative_to(directory).as_posix() for path in written}
+    removed = []
+    for stale in sorted(before - now):
+        path = directory / stale
+        if ".." not in Path(stale).parts and path.is_file():
+            path.unlink()
+            removed.append(path)
+    listing.write_text("".join(f"{name}\n" for name in sorted(now)), encoding="utf-8")
+    return written, removed

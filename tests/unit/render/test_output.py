@@ -29,17 +29,29 @@ def test_json_reads_back_to_the_same_objects(sample_rendered: dict[str, list[Man
 
 def test_write_tree_writes_one_file_per_cluster_and_namespace(sample_rendered: dict[str, list[Manifest]],
                                                             tmp_path: Path) -> None:
-    written = write_tree(sample_rendered, tmp_path)
+    written, removed = write_tree(sample_rendered, tmp_path)
     assert sorted(p.relative_to(tmp_path).as_posix() for p in written) == [
         "gpu/ml-prod.yaml", "shared/ml-dev.yaml", "shared/ml-staging.yaml"]
+    assert removed == []
     assert list(yaml.safe_load_all((tmp_path / "gpu/ml-prod.yaml").read_text())) == sample_rendered["gpu/ml-prod"]
+
+
+def test_write_tree_removes_what_it_wrote_before_and_nothing_else(sample_rendered: dict[str, list[Manifest]],
+                                                                  tmp_path: Path) -> None:
+    write_tree(sample_rendered, tmp_path)
+    (tmp_path / "shared" / "notes.yaml").write_text("kept: true\n")
+    without_staging = {k: v for k, v in sample_rendered.items() if k != "shared/ml-staging"}
+    _, removed = write_tree(without_staging, tmp_path)
+    assert [p.relative_to(tmp_path).as_posix() for p in removed] == ["shared/ml-staging.yaml"]
+    assert not (tmp_path / "shared" / "ml-staging.yaml").exists()
+    assert (tmp_path / "shared" / "notes.yaml").exists()
 
 
 def test_render_out_dir_writes_files_kubectl_can_read(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "rendered"
     assert cli.main(["render", str(SAMPLE_REPO), "--out", str(out)]) == 0
     files = sorted(p.relative_to(out).as_posix() for p in out.rglob("*"))
-    assert files == ["gpu", "gpu/ml-prod.yaml", "shared", "shared/ml-dev.yaml", "shared/ml-staging.yaml"]
+    assert files == [".reconciler-render", "gpu", "gpu/ml-prod.yaml", "shared", "shared/ml-dev.yaml", "shared/ml-staging.yaml"]
     for path in out.rglob("*.yaml"):
         namespace = path.stem
         for manifest in yaml.safe_load_all(path.read_text()):
