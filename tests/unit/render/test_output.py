@@ -51,7 +51,8 @@ def test_render_out_dir_writes_files_kubectl_can_read(tmp_path: Path, capsys: py
     out = tmp_path / "rendered"
     assert cli.main(["render", str(SAMPLE_REPO), "--out", str(out)]) == 0
     files = sorted(p.relative_to(out).as_posix() for p in out.rglob("*"))
-    assert files == [".reconciler-render", "gpu", "gpu/ml-prod.yaml", "shared", "shared/ml-dev.yaml", "shared/ml-staging.yaml"]
+    assert files == [".reconciler-render", "gpu", "gpu/ml-prod.yaml", "shared", "shared/ml-dev.yaml",
+                     "shared/ml-staging.yaml"]
     for path in out.rglob("*.yaml"):
         namespace = path.stem
         for manifest in yaml.safe_load_all(path.read_text()):
