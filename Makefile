@@ -46,6 +46,7 @@ lint: install
 bench: install
 	scripts/testenv build
 	$(BIN)/python bench/render.py
+	$(BIN)/python bench/diff.py
 	$(BIN)/python bench/converge.py
 
 clean:
