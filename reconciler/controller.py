@@ -188,6 +188,8 @@ class ClusterWorker:
         return now >= self.resync_at
 
     def _next_wake(self, now: float) -> float:
+        if not self.controller.may_write():
+            return self.controller.settings.resync  # woken when this replica becomes the leader
         if self.retry_at is not None:
             return max(0.05, self.retry_at - now)
         return max(0.05, min(self.resync_at - now, self.controller.settings.resync))
@@ -318,7 +320,7 @@ class Controller:
     def _on_leadership(self, leading: bool, holder: str | None) -> None:
         self.status.set_leader(leading, holder)
         if leading:
-            for worker in self.workers.values():
+            for worker in list(self.workers.values()):
                 worker.force = True  # another replica may have applied something else meanwhile
                 worker.wake.set()
 
@@ -435,7 +437,7 @@ class Controller:
         self.status.set_state("stopping")
         self.stop.set()
         self.trigger.set()
-        for worker in self.workers.values():
+        for worker in list(self.workers.values()):
             worker.wake.set()
 
     def _prepare_workdir(self) -> None:

@@ -19,6 +19,8 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from reconciler.errors import ReconcilerError
+
 log = logging.getLogger("reconciler.server")
 
 DURATION_BUCKETS = (0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0)
@@ -185,6 +187,10 @@ class Status:
                 cluster.last_sync_time = now_text()
                 self._synced_once = True
             if outcome.targets or outcome.state != "failed":
+                for namespace, target in outcome.targets.items():
+                    before = cluster.targets.get(namespace)
+                    if target.revision is None and before is not None:  # still runs what it ran before
+                        target.revision, target.last_sync_time = before.revision, before.last_sync_time
                 cluster.targets = outcome.targets
             else:
                 for target in cluster.targets.values():
@@ -307,7 +313,10 @@ class Server:
         self.trigger = trigger
         self.webhook_secret = webhook_secret
         self.stale_after = stale_after
-        self.httpd = ThreadingHTTPServer((host or "0.0.0.0", int(port)), self._handler())
+        try:
+            self.httpd = ThreadingHTTPServer((host or "0.0.0.0", int(port)), self._handler())
+        except (OSError, ValueError) as exc:
+            raise ReconcilerError(f"cannot listen on {address!r} (--listen): {exc}") from exc
         self.httpd.daemon_threads = True
         self.thread = threading.Thread(target=self.httpd.serve_forever, name="http", daemon=True)
 

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from reconciler.errors import ReconcilerError
 from reconciler.server import Server, Status, SyncOutcome, TargetStatus, signature_valid
 
 SECRET = "s3cret-for-the-webhook"
@@ -156,3 +157,17 @@ def test_without_a_secret_the_webhook_is_disabled(status: Status, triggered: thr
 def test_label_values_are_escaped(status: Status) -> None:
     status.count("reconciler_errors_total", cluster='we"ird\\name')
     assert 'reconciler_errors_total{cluster="we\\"ird\\\\name"} 1' in status.metrics().splitlines()
+
+
+def test_a_target_that_fails_keeps_the_revision_it_runs(status: Status) -> None:
+    status.synced("gpu", converged("old"), 0, None)
+    failed = TargetStatus("prod", "failed", None, "cluster gpu: apply ResourceQuota ml-prod/environment-quota: denied")
+    status.synced("gpu", SyncOutcome("failed", "new", 0.1, errors=["denied"], targets={"ml-prod": failed}), 1, 1.0)
+    shown = status.snapshot()["clusters"]["gpu"]["targets"]["ml-prod"]
+    assert (shown["state"], shown["revision"]) == ("failed", "old")
+    assert 'revision="old"' in status.metrics()
+
+
+def test_an_address_in_use_is_a_clear_error(server: Server, status: Status, triggered: threading.Event) -> None:
+    with pytest.raises(ReconcilerError, match="cannot listen on"):
+        Server(status, server.address, trigger=triggered.set, webhook_secret=None, stale_after=60)
