@@ -1,0 +1,37 @@
+"""Fixtures of the end-to-end tests: the controller as a real process against the session's two API servers."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from ..support import private_repo
+from .harness import ControllerProcess, GitRemote
+
+StartController = Callable[..., ControllerProcess]
+
+
+@pytest.fixture
+def remote(tmp_path: Path) -> GitRemote:
+    """The sample landscape, with namespaces and Platform named after the test, pushed to a bare repository."""
+    prefix = "e" + uuid.uuid4().hex[:6]
+    return GitRemote(private_repo(tmp_path, prefix), prefix=prefix)
+
+
+@pytest.fixture
+def start_controller(tmp_path: Path) -> Iterator[StartController]:
+    """``start_controller(*args, env=None)``: `reconciler run ARGS` started and answering; killed after the test."""
+    started: list[ControllerProcess] = []
+
+    def start(*args: str, env: dict[str, str] | None = None, name: str | None = None) -> ControllerProcess:
+        workdir = tmp_path / (name or f"controller-{len(started)}")
+        process = ControllerProcess([str(a) for a in args], workdir, env)
+        started.append(process)
+        return process.start()
+
+    yield start
+    for process in started:
+        process.kill()

@@ -1,0 +1,74 @@
+"""One cluster's API server down: the other converges, /status shows the error, and the first catches up when it
+comes back, without a restart. On a control plane pair of its own, so the outage touches no other test."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from testenv import controlplane
+
+from ..support import clients, write_requests
+from .conftest import StartController
+from .harness import GitRemote, git
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def own_control_plane(tmp_path_factory: pytest.TempPathFactory) -> Iterator[controlplane.TestEnv]:
+    directory = tmp_path_factory.mktemp("outage-testenv")
+    try:
+        env = controlplane.up(["shared", "gpu"], directory)
+    except Exception as error:
+        pytest.fail(f"the outage test's control plane did not start ({type(error).__name__}): {error}",
+                    pytrace=False)
+    try:
+        yield env
+    finally:
+        controlplane.down(env, keep=True)
+
+
+def test_one_cluster_down_the_other_converges_and_the_first_catches_up(
+    remote: GitRemote, start_controller: StartController, own_control_plane: controlplane.TestEnv
+) -> None:
+    kubeconfig: Path = own_control_plane.kubeconfig
+    cluster = clients(remote.work, kubeconfig)
+    controller = start_controller("--repo", remote.url, "--interval", "1s", "--max-backoff", "2s",
+                                  "--kubeconfig", kubeconfig)
+    controller.wait_converged(git(remote.work, "rev-parse", "HEAD"))
+
+    controlplane.stop_component(own_control_plane, "gpu")
+    try:
+        (remote.work / "environments/dev.yaml").write_text(
+            (remote.work / "environments/dev.yaml").read_text() + "  quota: {cpu: \"12\"}\n")
+        revision = remote.edit("environments/prod.yaml", "gpu: 8", "gpu: 5", "dev and prod quotas")
+        controller.wait_converged(revision, clusters=("shared",), timeout=30)
+        dev = cluster["shared"].get("ResourceQuota", f"{remote.prefix}-dev", "environment-quota")
+        assert dev is not None and dev["spec"]["hard"]["requests.cpu"] == "12"
+
+        gpu = controller.wait_for(
+            lambda: (lambda g: g if g.get("failures", 0) >= 2 else None)(controller.status()["clusters"]["gpu"]),
+            30, "retries of the gpu cluster")
+        assert gpu["state"] == "failed" and "cannot reach" in gpu["lastError"]
+        assert gpu["targets"][f"{remote.prefix}-prod"]["state"] == "failed"
+        assert gpu["revision"] != revision
+        print("\n/status while gpu is down:", json.dumps({k: gpu[k] for k in ("state", "lastError", "failures",
+                                                                              "nextRetryInSeconds")}))
+        # Retrying gpu does not re-apply shared.
+        shared_writes = write_requests(cluster["shared"])
+        controller.wait_for(lambda: controller.status()["clusters"]["gpu"]["failures"] >= gpu["failures"] + 1, 30,
+                            "another retry of gpu")
+        assert write_requests(cluster["shared"]) == shared_writes
+    finally:
+        controlplane.start_component(own_control_plane, "gpu")
+
+    controller.wait_converged(revision, clusters=("gpu",), timeout=60)
+    prod = cluster["gpu"].get("ResourceQuota", f"{remote.prefix}-prod", "environment-quota")
+    assert prod is not None and prod["spec"]["hard"]["requests.nvidia.com/gpu"] == "5"
+    status = controller.status()["clusters"]["gpu"]
+    assert (status["state"], status["failures"], status["lastError"]) == ("converged", 0, None)
+    assert controller.terminate() == 0
