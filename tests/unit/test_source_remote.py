@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import base64
+import http.server
 import os
 import shlex
 import stat
 import subprocess
+import threading
 from pathlib import Path
 
 import pytest
@@ -147,3 +149,76 @@ def test_a_symlink_leaving_the_tree_is_refused_at_checkout(origin: Path, tmp_pat
     head = mirror.fetch().commit
     with pytest.raises(GitError, match="cannot be checked out safely"):
         mirror.checkout(head, tmp_path / "tree")
+
+
+class _GitOverHttp(http.server.BaseHTTPRequestHandler):
+    """`git http-backend` behind HTTP basic authentication, as a git host serves https."""
+
+    root: Path
+    expected: str
+    seen: list[str]
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+    def _serve(self) -> None:
+        self.seen.append(self.headers.get("Authorization", ""))
+        if self.headers.get("Authorization") != self.expected:
+            self.send_response(401)
+            self.send_header("WWW-Authenticate", 'Basic realm="git"')
+            self.end_headers()
+            return
+        path, _, query = self.path.partition("?")
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        env = {**os.environ, "GIT_PROJECT_ROOT": str(self.root), "GIT_HTTP_EXPORT_ALL": "1",
+               "REQUEST_METHOD": self.command, "PATH_INFO": path, "QUERY_STRING": query,
+               "CONTENT_TYPE": self.headers.get("Content-Type", ""), "CONTENT_LENGTH": str(len(body)),
+               "HTTP_CONTENT_ENCODING": self.headers.get("Content-Encoding", ""),
+               "GIT_PROTOCOL": self.headers.get("Git-Protocol", "")}
+        output = subprocess.run(["git", "http-backend"], input=body, env=env, capture_output=True,
+                                check=True).stdout
+        head, _, payload = output.partition(b"\r\n\r\n")
+        status = 200
+        headers = []
+        for line in head.decode().split("\r\n"):
+            name, _, value = line.partition(": ")
+            if name.lower() == "status":
+                status = int(value.split()[0])
+            else:
+                headers.append((name, value))
+        self.send_response(status)
+        for name, value in headers:
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+    do_GET = do_POST = _serve
+
+
+def test_an_https_token_authenticates_real_git_over_http(origin: Path, tmp_path: Path) -> None:
+    served = tmp_path / "served"
+    subprocess.run(["git", "clone", "--quiet", "--bare", str(origin), str(served / "envs.git")], check=True)
+    token = "glpat-very-secret"
+    handler = type("Handler", (_GitOverHttp,), {
+        "root": served, "seen": [],
+        "expected": "Basic " + base64.b64encode(f"x-access-token:{token}".encode()).decode()})
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}/envs.git"
+    try:
+        with pytest.raises(GitError) as refused:
+            Mirror(Remote.parse(url), tmp_path / "anonymous.git").ls_remote()
+        assert "failed" in str(refused.value)
+
+        mirror = Mirror(Remote.parse(url, token=token), tmp_path / "mirror.git")
+        assert mirror.ls_remote() == git(origin, "rev-parse", "HEAD")
+        update = mirror.fetch()
+        tree = mirror.checkout(update.commit, tmp_path / "tree")
+        assert (tree / "envs" / "quota.yaml").read_text() == "gpu: 2\n"
+        stored = (tmp_path / "mirror.git" / "config").read_text()
+        assert token not in stored and "extraHeader" not in stored, "the token must not be stored"
+        assert handler.seen.count(handler.expected) >= 2  # type: ignore[attr-defined]
+    finally:
+        server.shutdown()
+        server.server_close()
