@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from testenv import controlplane
+
 from ..support import private_repo
 from .harness import ControllerProcess, GitRemote
 
@@ -35,3 +37,18 @@ def start_controller(tmp_path: Path) -> Iterator[StartController]:
     yield start
     for process in started:
         process.kill()
+
+
+@pytest.fixture(scope="module")
+def own_control_plane(tmp_path_factory: pytest.TempPathFactory) -> Iterator[controlplane.TestEnv]:
+    """Clusters "shared" and "gpu" for one test module alone: for outages, and for tests whose hundreds of objects
+    would keep the session clusters' controller managers busy while other tests run."""
+    directory = tmp_path_factory.mktemp("own-testenv")
+    try:
+        env = controlplane.up(["shared", "gpu"], directory)
+    except Exception as error:
+        pytest.fail(f"the test's own control plane did not start ({type(error).__name__}): {error}", pytrace=False)
+    try:
+        yield env
+    finally:
+        controlplane.down(env, keep=True)

@@ -1,5 +1,8 @@
 """The controller stopped in the middle of a converge: SIGKILL, then a restart, ends converged with a consistent
-inventory and nothing deleted; SIGTERM finishes the object being written and exits 0."""
+inventory and nothing deleted; SIGTERM finishes the object being written and exits 0.
+
+These tests create a hundred namespaces: they run on a control plane of their own, so the session clusters'
+controller managers are not kept busy while other tests run."""
 
 from __future__ import annotations
 
@@ -16,6 +19,7 @@ from reconciler.config import load_landscape
 from reconciler.inventory import ObjectRef
 from reconciler.kube.client import ClusterClient
 from reconciler.render import render_target
+from testenv import controlplane
 
 from ..support import OUR_RESOURCES, clients
 from .conftest import StartController
@@ -65,6 +69,11 @@ def assert_consistent(remote: GitRemote, cluster: dict[str, ClusterClient]) -> i
         plans = converge.plan_only(client, landscape, landscape.select(name), False)
         assert not [t.key for t in plans.targets if t.pending], f"cluster {name} still has changes pending"
     return checked
+
+
+@pytest.fixture(scope="module")
+def kubeconfig(own_control_plane: controlplane.TestEnv) -> Path:
+    return own_control_plane.kubeconfig
 
 
 def test_sigkill_in_the_middle_of_a_converge_then_a_restart_ends_converged(

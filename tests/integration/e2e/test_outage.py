@@ -4,7 +4,6 @@ comes back, without a restart. On a control plane pair of its own, so the outage
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,20 +15,6 @@ from .conftest import StartController
 from .harness import GitRemote, git
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture(scope="module")
-def own_control_plane(tmp_path_factory: pytest.TempPathFactory) -> Iterator[controlplane.TestEnv]:
-    directory = tmp_path_factory.mktemp("outage-testenv")
-    try:
-        env = controlplane.up(["shared", "gpu"], directory)
-    except Exception as error:
-        pytest.fail(f"the outage test's control plane did not start ({type(error).__name__}): {error}",
-                    pytrace=False)
-    try:
-        yield env
-    finally:
-        controlplane.down(env, keep=True)
 
 
 def test_one_cluster_down_the_other_converges_and_the_first_catches_up(
