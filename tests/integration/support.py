@@ -15,6 +15,7 @@ from reconciler import cli
 from reconciler.config import load_landscape
 from reconciler.kube.client import ClusterClient
 from reconciler.kube.connect import connect
+from testenv import polling
 
 SAMPLE = Path(__file__).resolve().parents[2] / "sample-repo"
 # Kinds the reconciler writes, as the API server names them in apiserver_request_total.
@@ -107,3 +108,12 @@ def admin_token(kubeconfig: Path) -> str:
     """The admin's bearer token from a test environment's kubeconfig."""
     config = yaml.safe_load(kubeconfig.read_text())
     return str(config["users"][0]["user"]["token"])
+
+
+def pods_admitted(core: k8s.CoreV1Api, namespace: str) -> None:
+    """Wait until pods can be admitted in a new namespace: the ServiceAccount admission plugin refuses them until
+    the controller manager has made the namespace's ``default`` ServiceAccount."""
+    polling.until(
+        lambda: core.list_namespaced_service_account(namespace, field_selector="metadata.name=default").items,
+        timeout=60, what=f"the default service account in {namespace} (made by the controller manager)",
+    )

@@ -11,7 +11,7 @@ from reconciler import inventory as inv
 from reconciler.kube.client import ClusterClient
 from testenv import controlplane
 
-from .support import admin_token, api_as_token, clients, edit, pod, private_repo, run_cli, write_requests
+from .support import admin_token, api_as_token, clients, edit, pod, pods_admitted, private_repo, run_cli, write_requests
 
 pytestmark = pytest.mark.integration
 
@@ -85,6 +85,7 @@ def test_rbac_lets_a_team_edit_in_dev_and_keeps_it_out_of_prod(
     _converged(repo, kubeconfig)
     alice = control_plane.token("alice")  # team research: edit in dev, view in prod
     dev = k8s.CoreV1Api(api_as_token(kubeconfig, "shared", alice))
+    pods_admitted(k8s.CoreV1Api(api_as_token(kubeconfig, "shared", admin_token(kubeconfig))), "d-dev")
     dev.create_namespaced_pod("d-dev", pod("alice-job"))
     prod = k8s.CoreV1Api(api_as_token(kubeconfig, "gpu", alice))
     with pytest.raises(k8s.ApiException) as refused:
@@ -101,6 +102,7 @@ def test_the_agent_manages_pods_only_in_its_own_namespace(tmp_path: Path, kubeco
     request = {"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest", "spec": {"expirationSeconds": 600}}
     token = admin.create_namespaced_service_account_token("ml-agent", "e-dev", request).status.token
     agent = k8s.CoreV1Api(api_as_token(kubeconfig, "shared", token))
+    pods_admitted(admin, "e-dev")
     agent.create_namespaced_pod("e-dev", pod("run-1"))
     with pytest.raises(k8s.ApiException) as refused:
         agent.create_namespaced_pod("e-staging", pod("run-1"))
@@ -111,6 +113,7 @@ def test_a_pod_over_the_rendered_quota_is_rejected(tmp_path: Path, kubeconfig: P
     repo = private_repo(tmp_path, "f")
     _converged(repo, kubeconfig)
     core = k8s.CoreV1Api(api_as_token(kubeconfig, "gpu", admin_token(kubeconfig)))
+    pods_admitted(core, "f-prod")
     with pytest.raises(k8s.ApiException) as rejected:
         core.create_namespaced_pod("f-prod", pod("too-big", cpu="100", memory="1Gi"))
     assert rejected.value.status == 403

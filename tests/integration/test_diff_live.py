@@ -12,7 +12,7 @@ from kubernetes import client as k8s
 
 from testenv import polling
 
-from .support import admin_token, api_as_token, clients, edit, pod, private_repo, run_cli
+from .support import admin_token, api_as_token, clients, edit, pod, pods_admitted, private_repo, run_cli
 
 GIT = {**os.environ, "GIT_AUTHOR_NAME": "Platform Team", "GIT_AUTHOR_EMAIL": "platform@example.com",
        "GIT_COMMITTER_NAME": "Platform Team", "GIT_COMMITTER_EMAIL": "platform@example.com",
@@ -32,6 +32,7 @@ def test_diff_reads_live_usage_and_blocks_a_quota_below_it(tmp_path: Path, kubec
     assert run_cli("apply", repo, "--kubeconfig", kubeconfig, "--cluster", "gpu") == 0
     gpu = clients(repo, kubeconfig)["gpu"]
     core = k8s.CoreV1Api(api_as_token(kubeconfig, "gpu", admin_token(kubeconfig)))
+    pods_admitted(core, "s-prod")
     core.create_namespaced_pod("s-prod", pod("trainer", cpu="1", memory="1Gi", **{"nvidia.com/gpu": "3"}))
 
     def used() -> str | None:
