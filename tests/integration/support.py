@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import shutil
+import time
 from pathlib import Path
 from typing import Any
 
@@ -117,3 +118,17 @@ def pods_admitted(core: k8s.CoreV1Api, namespace: str) -> None:
         lambda: core.list_namespaced_service_account(namespace, field_selector="metadata.name=default").items,
         timeout=60, what=f"the default service account in {namespace} (made by the controller manager)",
     )
+
+
+def quiet_writes(client: ClusterClient, settle: float = 1.5, timeout: float = 60.0) -> int:
+    """``write_requests`` once the cluster's own controllers have stopped writing (e.g. after a namespace deletion
+    that an earlier test started), so a count taken around a command measures that command."""
+    deadline = time.monotonic() + timeout
+    last = write_requests(client)
+    while time.monotonic() < deadline:
+        time.sleep(settle)
+        now = write_requests(client)
+        if now == last:
+            return now
+        last = now
+    return last

@@ -11,7 +11,18 @@ from reconciler import inventory as inv
 from reconciler.kube.client import ClusterClient
 from testenv import controlplane
 
-from .support import admin_token, api_as_token, clients, edit, pod, pods_admitted, private_repo, run_cli, write_requests
+from .support import (
+    admin_token,
+    api_as_token,
+    clients,
+    edit,
+    pod,
+    pods_admitted,
+    private_repo,
+    quiet_writes,
+    run_cli,
+    write_requests,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -41,7 +52,7 @@ def test_sample_repo_converges_and_a_second_apply_writes_nothing(tmp_path: Path,
             assert cluster[name].get(kind, namespace, object_name) is not None, (name, kind, namespace)
     assert _quota(cluster["gpu"], "a-prod")["requests.nvidia.com/gpu"] == "8"
 
-    before = {name: write_requests(c) for name, c in cluster.items()}
+    before = {name: quiet_writes(c) for name, c in cluster.items()}
     assert run_cli("apply", repo, "--kubeconfig", kubeconfig) == 0
     after = {name: write_requests(c) for name, c in cluster.items()}
     assert after == before, "a no-op reconcile must send zero writes"
@@ -244,7 +255,7 @@ def test_one_unreachable_cluster_does_not_stop_the_other(
 def test_dry_run_changes_nothing(tmp_path: Path, kubeconfig: Path) -> None:
     repo = private_repo(tmp_path, "n")
     cluster = clients(repo, kubeconfig)
-    before = {name: write_requests(c) for name, c in cluster.items()}
+    before = {name: quiet_writes(c) for name, c in cluster.items()}
     assert run_cli("apply", repo, "--kubeconfig", kubeconfig, "--dry-run") == 0
     assert cluster["shared"].get("Namespace", None, "n-dev") is None
     assert {name: write_requests(c) for name, c in cluster.items()} == before
