@@ -5,13 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 
 from reconciler.config.gcpause import without_cyclic_gc
+from reconciler.config.guardrails import DEFAULT as DEFAULT_GUARDRAILS
+from reconciler.config.guardrails import Guardrails
 from reconciler.config.load import LoadResult, load_repository
 from reconciler.config.model import Landscape
 from reconciler.config.resolve import resolve
 from reconciler.config.schema import validate_document
 from reconciler.errors import InvalidRepository, ReconcilerError
 
-__all__ = ["Landscape", "RepositoryNotFound", "landscape_from", "load_landscape"]
+__all__ = ["Guardrails", "Landscape", "RepositoryNotFound", "landscape_from", "load_landscape"]
 
 
 class RepositoryNotFound(ReconcilerError):
@@ -19,7 +21,7 @@ class RepositoryNotFound(ReconcilerError):
 
 
 @without_cyclic_gc
-def landscape_from(loaded: LoadResult) -> Landscape:
+def landscape_from(loaded: LoadResult, guardrails: Guardrails = DEFAULT_GUARDRAILS) -> Landscape:
     """Validate and resolve loaded documents; raises InvalidRepository with every error found."""
     errors = list(loaded.errors)
     valid = []
@@ -31,7 +33,8 @@ def landscape_from(loaded: LoadResult) -> Landscape:
             broken.add((document.kind, document.name))
         else:
             valid.append(document)
-    landscape, reference_errors = resolve(valid, loaded.files, broken, all_read=not loaded.unread)
+    landscape, reference_errors = resolve(valid, loaded.files, broken, all_read=not loaded.unread,
+                                         guardrails=guardrails)
     errors.extend(reference_errors)
     if errors:
         raise InvalidRepository(errors)
@@ -39,7 +42,7 @@ def landscape_from(loaded: LoadResult) -> Landscape:
 
 
 @without_cyclic_gc
-def load_landscape(root: Path) -> Landscape:
+def load_landscape(root: Path, guardrails: Guardrails = DEFAULT_GUARDRAILS) -> Landscape:
     """Read, validate and resolve the environments repository at ``root``."""
     if not root.is_dir():
         raise RepositoryNotFound(f"{root}: no such directory; pass the path of an environments repository")
@@ -47,4 +50,4 @@ def load_landscape(root: Path) -> Landscape:
     if not loaded.documents and not loaded.errors:
         raise RepositoryNotFound(f"{root}: no documents in *.yaml or *.yml files; pass the path of an environments "
                                  "repository (such as sample-repo)")
-    return landscape_from(loaded)
+    return landscape_from(loaded, guardrails)

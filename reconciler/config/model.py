@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from reconciler.config.guardrails import DEFAULT as DEFAULT_GUARDRAILS
+from reconciler.config.guardrails import Guardrails
 from reconciler.errors import Location
 
 DEFAULT_ALLOWED_CLUSTER_ROLES = ("view", "edit", "admin")
@@ -174,6 +176,7 @@ class Landscape:
     targets: tuple[Target, ...]
     files: int = 0
     profiles: tuple[str, ...] = ()
+    guardrails: Guardrails = DEFAULT_GUARDRAILS  # the installation's limits this landscape was validated against
 
     def select(self, cluster: str | None = None, environment: str | None = None) -> tuple[Target, ...]:
         return tuple(

@@ -12,6 +12,8 @@ from collections.abc import Iterable
 from typing import Any, cast
 
 from reconciler.config import model, rules
+from reconciler.config.guardrails import DEFAULT as DEFAULT_GUARDRAILS
+from reconciler.config.guardrails import Guardrails
 from reconciler.config.located import Document, LocatedDict, LocatedList
 from reconciler.config.merge import merge
 from reconciler.errors import ConfigError, Location
@@ -33,7 +35,9 @@ def _text(value: Any) -> str:
 
 
 class _Resolver:
-    def __init__(self, documents: Iterable[Document], broken: set[tuple[str, str]], all_read: bool) -> None:
+    def __init__(self, documents: Iterable[Document], broken: set[tuple[str, str]], all_read: bool,
+                 guardrails: Guardrails = DEFAULT_GUARDRAILS) -> None:
+        self.guardrails = guardrails
         self.broken = broken
         self.all_read = all_read
         self.errors: list[ConfigError] = []
@@ -79,7 +83,7 @@ class _Resolver:
             self.error(extra.location, "kind", f"a repository has one Platform; {platforms[0].name!r} is defined at "
                        f"{platforms[0].location}")
         if not platforms:
-            return model.Platform(name="default")
+            return model.Platform(name="default", allowed_cluster_roles=self.installed_roles())
         document = platforms[0]
         spec = document.body.get("spec", {})
         control = spec.get("controlPlane", {})
@@ -96,7 +100,7 @@ class _Resolver:
         )
         return model.Platform(
             name=document.name,
-            allowed_cluster_roles=tuple(spec.get("allowedClusterRoles", model.DEFAULT_ALLOWED_CLUSTER_ROLES)),
+            allowed_cluster_roles=self.allowed_cluster_roles(document),
             control_plane_namespace=control.get("namespace"),
             control_plane_cluster=control.get("cluster"),
             mass_delete_percent=spec.get("massDeletePercent", model.DEFAULT_MASS_DELETE_PERCENT),
@@ -105,6 +109,26 @@ class _Resolver:
             change_windows=windows,
             location=document.location,
         )
+
+    def installed_roles(self) -> tuple[str, ...]:
+        """Without an allow-list of its own, a repository may use every role the guardrails allow."""
+        installed = self.guardrails.cluster_roles
+        usual = tuple(role for role in model.DEFAULT_ALLOWED_CLUSTER_ROLES if role in installed)
+        return usual + tuple(sorted(installed - set(usual)))
+
+    def allowed_cluster_roles(self, document: Document) -> tuple[str, ...]:
+        """The Platform's allow-list, which may only narrow the installation's guardrails."""
+        installed = self.guardrails.cluster_roles
+        listed = document.body["spec"].get("allowedClusterRoles")
+        if listed is None:
+            return self.installed_roles()
+        for index, role in enumerate(listed):
+            if role not in installed:
+                self.error(listed.where(index), f"spec.allowedClusterRoles[{index}]",
+                           f"ClusterRole {role!r} is not allowed by the installation's guardrails "
+                           f"({self.guardrails.source}: {', '.join(sorted(installed))}); the repository may only "
+                           "narrow them. Remove it, or ask the installation's owner to allow it")
+        return tuple(role for role in listed if role in installed)
 
     def clusters(self) -> dict[str, model.Cluster]:
         clusters = {}
@@ -322,6 +346,7 @@ class _Resolver:
             environments=environments,
             targets=tuple(targets),
             files=files,
+            guardrails=self.guardrails,
             profiles=tuple(sorted(self.named("Profile"))),
         )
 
@@ -352,13 +377,14 @@ def _suggest(name: str, known: Iterable[str]) -> str:
 
 
 def resolve(documents: list[Document], files: int = 0, broken: set[tuple[str, str]] | None = None,
-            all_read: bool = True) -> tuple[model.Landscape, list[ConfigError]]:
+            all_read: bool = True, guardrails: Guardrails = DEFAULT_GUARDRAILS,
+            ) -> tuple[model.Landscape, list[ConfigError]]:
     """Resolve schema-valid documents; the landscape is meaningful only when no errors are returned.
 
     ``broken`` names documents that failed schema validation: references to them are not reported again.
     ``all_read`` is false when some file or document could not be read: references to unknown names are then
     not reported, since the names may be defined there.
     """
-    resolver = _Resolver(documents, broken or set(), all_read)
+    resolver = _Resolver(documents, broken or set(), all_read, guardrails)
     landscape = resolver.landscape(files)
     return landscape, resolver.errors

@@ -9,6 +9,7 @@ import pytest
 
 from reconciler import policy
 from reconciler.config import load_landscape
+from reconciler.diff import InvalidRevision
 from tests.unit.gitrepo import GitRepo, rules
 
 
@@ -232,12 +233,21 @@ def test_role_not_allowed_checks_head_bindings_against_the_head_allow_list(git_r
     assert "no longer allows admin, edit" in found["allowed-roles-changed"].reason
 
 
-def test_allowed_roles_changed(git_repo: GitRepo) -> None:
-    git_repo.replace("platform.yaml", "[view, edit, admin]", "[view, edit, admin, ml-operator]")
-    git_repo.commit("allow ml-operator")
+def test_allowed_roles_beyond_the_guardrails_make_the_revision_invalid(git_repo: GitRepo) -> None:
+    git_repo.replace("platform.yaml", "[view, edit, admin]", "[view, edit, admin, cluster-admin]")
+    git_repo.commit("allow cluster-admin")
+    with pytest.raises(InvalidRevision) as raised:
+        git_repo.diff()
+    assert "platform.yaml:5: spec.allowedClusterRoles[3]: ClusterRole 'cluster-admin' is not allowed by the " \
+        "installation's guardrails (built-in defaults: admin, edit, view)" in str(raised.value)
+
+
+def test_allowed_roles_narrowed(git_repo: GitRepo) -> None:
+    git_repo.replace("platform.yaml", "[view, edit, admin]", "[view, edit]")
+    git_repo.commit("no more admin")
     finding = _only(rules(git_repo.diff()), "allowed-roles-changed")
-    assert (finding.severity, finding.environment) == ("warn", "")
-    assert "allows ml-operator" in finding.reason
+    assert finding.environment == ""
+    assert "no longer allows admin" in finding.reason
 
 
 # -- agents ---------------------------------------------------------------------------------------------------------
