@@ -338,6 +338,12 @@ def _add_controller_commands(commands: argparse._SubParsersAction[argparse.Argum
     run.add_argument("--webhook-secret-file", type=Path,
                      help="HMAC secret of POST /hooks/git (or $RECONCILER_WEBHOOK_SECRET); without one the webhook "
                      "is disabled")
+    run.add_argument("--verify-signatures", type=Path, metavar="FILE",
+                     help="apply only commits signed by a key of this SSH allowed-signers file (git's "
+                     "gpg.ssh.allowedSignersFile format); other commits are held and shown on /status")
+    run.add_argument("--verify-gpg-keys", type=Path, metavar="FILE",
+                     help="also accept commits signed by a key of this exported GPG public keyring (imported into a "
+                     "private keyring of the reconciler); alone, it is the only list of signers")
     run.add_argument("--log-level", default="info", choices=("debug", "info", "warning", "error"))
     run.add_argument("--log-format", default="auto", choices=("auto", "json", "text"),
                      help="auto: JSON lines unless stderr is a terminal")
@@ -370,7 +376,8 @@ def _run(args: argparse.Namespace) -> int:
         lease_namespace=args.lease_namespace, lease_cluster=args.lease_cluster, lease_name=args.lease_name,
         lease_duration=args.lease_duration, max_backoff=args.max_backoff, git_token=token,
         git_username=args.git_username, ssh_key=args.ssh_key, known_hosts=args.known_hosts,
-        webhook_secret=webhook_secret)
+        webhook_secret=webhook_secret, verify_signatures=args.verify_signatures,
+        verify_gpg_keys=args.verify_gpg_keys)
     return controller.Controller(settings).run()
 
 

@@ -29,7 +29,7 @@ from pathlib import Path
 from types import FrameType
 from typing import IO
 
-from reconciler import config, converge, events
+from reconciler import config, converge, events, signatures
 from reconciler.config.model import Cluster, ClusterConnection, Landscape
 from reconciler.converge import ClusterResult
 from reconciler.errors import InvalidRepository, Location, ReconcilerError
@@ -96,6 +96,8 @@ class Settings:
     ssh_key: Path | None = None
     known_hosts: Path | None = None
     webhook_secret: str | None = field(default=None, repr=False)
+    verify_signatures: Path | None = None  # an SSH allowed-signers file: only commits signed by its keys apply
+    verify_gpg_keys: Path | None = None  # an exported GPG public keyring, the same for GPG-signed commits
 
 
 class Stopped(Exception):
@@ -309,6 +311,7 @@ class Controller:
         self._lock_file: IO[str] | None = None
         self.mirror = Mirror(remote, settings.workdir / "mirror.git")
         self.trees = settings.workdir / "trees"
+        self.trusted_keys: signatures.TrustedKeys | None = None  # set at start when commits must be signed
 
     # -- leadership --------------------------------------------------------------------------------------------------
 
@@ -373,6 +376,8 @@ class Controller:
 
     def _validate(self, commit: str) -> None:
         self.seen = commit
+        if self._held_unsigned(commit):
+            return
         tree = self.trees / commit
         try:
             if not tree.exists():
@@ -399,6 +404,28 @@ class Controller:
                 log.error("cannot start leader election; nothing is written until it starts",
                           extra={"error": str(error)})
         self._dispatch(self.desired)
+
+    def _held_unsigned(self, commit: str) -> bool:
+        """With --verify-signatures/--verify-gpg-keys: hold a commit git does not verify against a listed key (the
+        last good revision stays applied). Called once per commit, so the hold is logged once."""
+        if self.trusted_keys is None:
+            return False
+        try:
+            verdict = signatures.verify(self.mirror.directory, commit, self.trusted_keys)
+        except ReconcilerError as error:
+            verdict = signatures.Verdict(commit, "", "", "", "not-verified")
+            log.error("cannot verify the commit's signature", extra={"revision": commit, "error": str(error)})
+        if verdict.accepted:
+            self.status.signature_verified(verdict)
+            log.info("commit signature verified", extra={"revision": commit, "signer": verdict.signer,
+                                                         "key": verdict.key})
+            return False
+        applied = self.desired.revision if self.desired else None
+        self.status.signature_held(verdict)
+        log.warning("commit is not signed by a listed key: held, nothing from it is applied", extra={
+            "revision": commit, "reason": verdict.reason, "key": verdict.key or None,
+            "signer": verdict.signer or None, "keptRevision": applied, "detail": verdict.describe()})
+        return True
 
     def _reject(self, commit: str, errors: list[str]) -> None:
         applied = self.desired.revision if self.desired else None
@@ -449,8 +476,12 @@ class Controller:
         except BlockingIOError as exc:
             raise ReconcilerError(f"another reconciler uses the work directory {workdir}; give each one its own "
                                   "--workdir") from exc
-        for leftover in (self.trees, self.mirror.directory):  # from a process that was killed
+        for leftover in (self.trees, self.mirror.directory, workdir / "gnupg"):  # from a process that was killed
             remove_tree(leftover)
+        if self.settings.verify_signatures or self.settings.verify_gpg_keys:
+            self.trusted_keys = signatures.prepare(self.settings.verify_signatures, self.settings.verify_gpg_keys,
+                                                   workdir / "gnupg")
+            self.status.require_signatures(self.settings.verify_signatures, self.settings.verify_gpg_keys)
 
     def run(self) -> int:
         settings = self.settings

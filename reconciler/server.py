@@ -17,9 +17,13 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from reconciler.errors import ReconcilerError
+
+if TYPE_CHECKING:
+    from reconciler.signatures import Verdict
 
 log = logging.getLogger("reconciler.server")
 
@@ -97,6 +101,7 @@ class Status:
                                        "lastForcePush": None}
         self.revision: str | None = None  # the last valid revision, being applied
         self.bad_revision: dict[str, Any] | None = None
+        self.held_revision: dict[str, Any] | None = None  # the branch's head, not applied, and why
         self.clusters: dict[str, ClusterStatus] = {}
         self.leader: dict[str, Any] = {"enabled": leader_elect, "identity": identity, "isLeader": not leader_elect,
                                        "holder": None}
@@ -145,6 +150,27 @@ class Status:
     def revision_valid(self, revision: str) -> None:
         with self._lock:
             self.revision = revision
+            self.held_revision = None
+
+    def require_signatures(self, allowed_signers: Path | None, gpg_keys: Path | None) -> None:
+        with self._lock:
+            self.source["signatures"] = {"required": True,
+                                         "allowedSigners": str(allowed_signers) if allowed_signers else None,
+                                         "gpgKeys": str(gpg_keys) if gpg_keys else None, "lastVerified": None}
+
+    def signature_verified(self, verdict: Verdict) -> None:
+        with self._lock:
+            self.source["signatures"]["lastVerified"] = {"revision": verdict.commit, "signer": verdict.signer,
+                                                         "key": verdict.key, "at": now_text()}
+        self.count("reconciler_signatures_verified_total")
+
+    def signature_held(self, verdict: Verdict) -> None:
+        """A commit that no listed key signed: shown until a later commit is applied, counted by reason."""
+        with self._lock:
+            self.held_revision = {"revision": verdict.commit, "cause": "signature", "reason": verdict.reason,
+                                  "signer": verdict.signer or None, "key": verdict.key or None,
+                                  "message": verdict.describe(), "keptRevision": self.revision, "seenAt": now_text()}
+        self.count("reconciler_revisions_held_total", cause="signature", reason=str(verdict.reason))
 
     def revision_invalid(self, revision: str, errors: list[str]) -> None:
         with self._lock:
@@ -224,6 +250,7 @@ class Status:
                 "source": dict(self.source),
                 "revision": self.revision,
                 "lastBadRevision": self.bad_revision,
+                "heldRevision": self.held_revision,
                 "leader": dict(self.leader),
                 "ready": self._synced_once or (self.leader["enabled"] and not self.leader["isLeader"]),
                 "clusters": {name: _camel(asdict(cluster)) for name, cluster in sorted(self.clusters.items())},
