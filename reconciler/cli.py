@@ -42,7 +42,8 @@ examples:
   reconciler diff --base origin/main -o markdown > plan.md
 
 exit codes: 0 success (plan: nothing to change), 1 invalid repository, error or refusal,
-            2 plan: changes are pending, 3 diff: a risk finding blocks the change
+            2 plan: changes are pending, 3 diff: a risk finding blocks the change,
+            access: git and the clusters disagree
 """
 
 
@@ -103,6 +104,7 @@ def _build_parser() -> argparse.ArgumentParser:
     apply.add_argument("-o", "--output", choices=("text", "json"), default="text", help="output format")
     apply.set_defaults(handler=_apply)
     _add_diff_command(commands)
+    _add_access_command(commands)
     _add_controller_commands(commands)
     return parser
 
@@ -285,6 +287,59 @@ def _diff(args: argparse.Namespace) -> int:
     else:
         sys.stdout.write(report_diff.text(result))
     return result.exit_code
+
+
+ACCESS_EPILOG = """\
+checks (with --kubeconfig), for every subject git names and two controls (a user in no team, an
+anonymous request), in every target namespace: get pods, create pods, read secrets, update
+resourcequotas, create rolebindings. A yes git does not explain (a hand-made RoleBinding, a
+ClusterRoleBinding) and a no where git grants a role are disagreements, marked YES! and NO!.
+
+examples:
+  reconciler access sample-repo                          # the matrix from git, no cluster needed
+  reconciler access sample-repo --kubeconfig ~/.kube/config --env prod -o markdown
+
+exit codes: 0 git and the clusters agree (always, without --kubeconfig), 1 error (invalid repository,
+            unreachable cluster), 3 git and the clusters disagree (see the disagreements)
+"""
+
+
+def _add_access_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    access = commands.add_parser(
+        "access", help="who may do what in which environment: from git, and proven on the clusters",
+        description="Print the matrix of team and user x environment -> role from git, each team expanded to its "
+        "groups, users and service accounts (no cluster needed). With --kubeconfig, ask every target's API server "
+        "(SubjectAccessReview) what each subject may really do, and report access git does not explain and "
+        "declared access that does not work.",
+        epilog=ACCESS_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    _repo_argument(access)
+    access.add_argument("--kubeconfig", type=Path, default=None,
+                        help="check the clusters too (contexts as in the Cluster documents)")
+    access.add_argument("--cluster", help="only targets on this cluster")
+    access.add_argument("--env", help="only this environment")
+    access.add_argument("-o", "--output", choices=("text", "markdown", "json"), default="text", help="output format")
+    access.set_defaults(handler=_access)
+
+
+def _access(args: argparse.Namespace) -> int:
+    from reconciler import access_live, report_access
+
+    landscape = config.load_landscape(args.repo)
+    _check_filters(landscape, args.cluster, args.env)
+    targets = landscape.select(args.cluster, args.env)
+    clients = None
+    if args.kubeconfig:
+        clients = {name: connect(landscape.clusters[name], args.kubeconfig)
+                   for name in sorted({target.cluster.name for target in targets})}
+    try:
+        found = access_live.prove_access(landscape, targets, clients)
+    finally:
+        for client in (clients or {}).values():
+            client.close()
+    writer = {"json": report_access.as_json, "markdown": report_access.markdown}.get(args.output, report_access.text)
+    sys.stdout.write(writer(found))
+    return found.exit_code
 
 
 def _check_filters(landscape: config.Landscape, cluster: str | None, environment: str | None) -> None:
