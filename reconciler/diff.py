@@ -15,7 +15,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 
-from reconciler import policy, source
+from reconciler import access, policy, source
 from reconciler.config import landscape_from
 from reconciler.config.model import MANAGED_BY_LABEL, MANAGED_BY_VALUE, Landscape, Platform, Target
 from reconciler.errors import ConfigError, InvalidRepository
@@ -119,6 +119,7 @@ class DiffResult:
     findings: list[policy.Finding]
     notes: list[str] = field(default_factory=list)
     live_usage: bool = False
+    access_changes: list[access.AccessChange] = field(default_factory=list)  # who gains or loses which role
 
     @property
     def blocked(self) -> bool:
@@ -356,4 +357,4 @@ def compare(revisions: Revisions, usage: policy.QuotaUsage | None = None, now: d
         protected = bool((old and old.protected) or (new and new.protected))
         environments.append(EnvironmentDiff(name, status, protected, touched, findings_of.get(name, [])))
     return DiffResult(revisions.base, revisions.head, environments, unchanged, findings, list(revisions.notes),
-                      live_usage=usage is not None)
+                      live_usage=usage is not None, access_changes=access.changes(before, after))

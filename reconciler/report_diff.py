@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from reconciler.access import AccessChange
 from reconciler.diff import DiffResult, EnvironmentDiff, ObjectChange, TargetDiff
 from reconciler.policy import Finding
 
@@ -51,6 +52,15 @@ def _unchanged_line(result: DiffResult) -> list[str]:
     return [f"{_plural(result.unchanged, 'environment')} unchanged."]
 
 
+def _access_groups(changes: list[AccessChange]) -> list[tuple[str, str, str, str, list[str]]]:
+    """(environment, targets, via, change, subjects): the members of one team that change alike, on one line."""
+    grouped: dict[tuple[str, str, str, str], list[str]] = {}
+    for change in changes:
+        key = (change.environment, ", ".join(change.targets), change.via, change.describe())
+        grouped.setdefault(key, []).append(str(change.subject))
+    return [(*key, subjects) for key, subjects in grouped.items()]
+
+
 # -- text ---------------------------------------------------------------------------------------------------------
 
 def _finding_line(finding: Finding) -> str:
@@ -69,6 +79,9 @@ def text(result: DiffResult) -> str:
     lines += _unchanged_line(result)
     if result.findings:
         lines += ["", "findings:"] + [_finding_line(f) for f in result.findings]
+    if result.access_changes:
+        lines += ["", "access:"] + [f"  {env} {where}: {', '.join(who)} ({via}): {change}"
+                                    for env, where, via, change, who in _access_groups(result.access_changes)]
     for environment in environments:
         if not environment.targets:
             continue
@@ -121,6 +134,23 @@ def _section(environment: EnvironmentDiff) -> list[str]:
     return lines
 
 
+MAX_ACCESS_ROWS = 100
+
+
+def _access_table(changes: list[AccessChange]) -> list[str]:
+    """Who gains or loses which role, where: teams expanded to their members."""
+    if not changes:
+        return []
+    rows = _access_groups(changes)
+    lines = ["", "**Access**", "", "| environment | where | who | via | change |", "|---|---|---|---|---|"]
+    lines += [f"| {env} | {_cell(where)} | {_cell(', '.join(who))} | {_cell(via)} | {_cell(change)} |"
+              for env, where, via, change, who in rows[:MAX_ACCESS_ROWS]]
+    if len(rows) > MAX_ACCESS_ROWS:
+        lines += ["", f"_{len(rows) - MAX_ACCESS_ROWS} more access changes not shown; run `reconciler diff` "
+                  "locally._"]
+    return lines
+
+
 def markdown(result: DiffResult) -> str:
     icon = ICONS["block"] if result.blocked else "✅"
     lines = [
@@ -144,6 +174,7 @@ def markdown(result: DiffResult) -> str:
         lines += ["", f"_{_plural(result.unchanged, 'environment')} unchanged._"]
     if result.platform_findings:
         lines += ["", "**Platform**", "", *(_finding_item(f) for f in result.platform_findings)]
+    lines += _access_table(result.access_changes)
     size = sum(len(line) + 1 for line in lines)
     for index, environment in enumerate(environments):
         section = _section(environment)
@@ -183,6 +214,11 @@ def as_dict(result: DiffResult) -> dict[str, Any]:
         "notes": result.notes,
         "unchangedEnvironments": result.unchanged,
         "findings": [_finding(f) for f in result.findings],
+        "access": [
+            {"subject": {"kind": c.subject.kind, "name": c.subject.name}, "via": c.via, "environment": c.environment,
+             "before": list(c.before), "after": list(c.after), "targets": list(c.targets)}
+            for c in result.access_changes
+        ],
         "environments": [
             {
                 "name": e.name,
