@@ -2,9 +2,10 @@
 # Build: docker build -t reconciler:0.1.0 .
 FROM python:3.12-slim
 
-# git runs every fetch as a short-lived process; ssh for ssh:// and git@host: URLs.
+# git runs every fetch as a short-lived process; ssh for ssh:// and git@host: URLs and ssh-keygen for SSH-signed
+# commits; gpg for GPG-signed ones (run --verify-signatures / --verify-gpg-keys).
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends git openssh-client ca-certificates \
+    && apt-get install -y --no-install-recommends git openssh-client gnupg ca-certificates \
     && rm -rf /var/lib/apt/lists/* \
     && groupadd --gid 10001 reconciler \
     && useradd --uid 10001 --gid 10001 --no-create-home --home-dir /tmp --shell /usr/sbin/nologin reconciler
