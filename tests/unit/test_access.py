@@ -123,3 +123,18 @@ def test_the_access_command_needs_no_cluster(capsys: pytest.CaptureFixture[str])
     out = capsys.readouterr().out
     assert "| **team vision** | view |" in out
     assert "- **team research**: group oidc:ml-research, user alice@example.com" in out
+
+
+def test_an_unreachable_cluster_is_an_error_that_names_it(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    closed = {"server": "https://127.0.0.1:1", "insecure-skip-tls-verify": True}
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text(json.dumps({
+        "apiVersion": "v1", "kind": "Config", "current-context": "shared",
+        "clusters": [{"name": name, "cluster": closed} for name in ("shared", "gpu")],
+        "users": [{"name": "admin", "user": {"token": "unused"}}],
+        "contexts": [{"name": name, "context": {"cluster": name, "user": "admin"}} for name in ("shared", "gpu")],
+    }))
+    assert cli.main(["access", str(SAMPLE), "--kubeconfig", str(kubeconfig), "--cluster", "gpu"]) == 1
+    out = capsys.readouterr().out
+    assert "error: cluster gpu: get ClusterRole admin: cannot reach https://127.0.0.1:1" in out
+    assert "1 cluster error(s): the check is incomplete (exit 1)" in out
