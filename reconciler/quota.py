@@ -44,7 +44,8 @@ def by_namespace(quotas: Iterable[Mapping[str, Any]]) -> dict[str, Usage]:
     for quota in quotas:
         namespace = quota.get("metadata", {}).get("namespace", "")
         found.setdefault(namespace, []).append(usage_of(quota))
-    return {namespace: total(usages) for namespace, usages in found.items()}
+    # One quota (the usual case) keeps the server's own figures, so they read as `kubectl get resourcequota` shows.
+    return {namespace: usages[0] if len(usages) == 1 else total(usages) for namespace, usages in found.items()}
 
 
 def total(usages: Iterable[Usage]) -> Usage:
@@ -92,10 +93,12 @@ def _text(value: Any) -> str | None:
 def _show(resource: str, value: Fraction | None) -> str:
     """A sum in the units people read: GiB for memory, cores (or millicores) for CPU, whole GPUs."""
     value = value or Fraction(0)
+    if value == 0:
+        return "0"
     if resource == "memory":
         gib = value / 2**30
-        return f"{_trim(gib)}Gi" if gib >= 1 or value == 0 else f"{_trim(value / 2**20)}Mi"
-    if resource == "cpu" and value.denominator != 1:
+        return f"{_trim(gib)}Gi" if gib >= 1 else f"{_trim(value / 2**20)}Mi"
+    if resource == "cpu" and value < 1:
         return f"{round(value * 1000)}m"
     return _trim(value)
 

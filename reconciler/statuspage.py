@@ -12,7 +12,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from reconciler import quota, statuspage_detail
-from reconciler.statuspage_parts import TARGET_PATH, age, badge, bars, esc, page, short, target_href
+from reconciler.statuspage_parts import LABELS, TARGET_PATH, age, badge, bar, bars, esc, page, short, target_href
 
 Snapshot = dict[str, Any]
 
@@ -78,7 +78,8 @@ def target_cell(cluster: str, namespace: str, target: dict[str, Any], now: datet
     return (f'<div class="cell {family}" data-cluster="{esc(cluster)}" data-namespace="{esc(namespace)}" '
             f'data-state="{esc(state)}">{badge(state)} <a href="{target_href(cluster, namespace)}">'
             f'<code>{esc(namespace)}</code></a><div class="meta">revision <code>{short(target.get("revision"))}'
-            f'</code> · synced {age(target.get("lastSyncTime"), now)}</div><div class="meta">{health}</div>'
+            f'</code> · {"synced" if state in ("converged", "drifted") else "last converged"} '
+            f'{age(target.get("lastSyncTime"), now)}</div><div class="meta">{health}</div>'
             f"{error}{bars(target.get('quota') or {})}</div>")
 
 
@@ -109,23 +110,47 @@ def grid(snapshot: Snapshot, now: datetime) -> str:
             f'<tbody>{"".join(rows)}</tbody></table>')
 
 
-def usage_table(snapshot: Snapshot) -> str:
+def usage_rows(snapshot: Snapshot) -> list[tuple[str, quota.Usage]]:
+    """Quota usage per environment (over all its targets), then the total over every environment."""
     per_environment: dict[str, list[quota.Usage]] = {}
     for cluster in snapshot["clusters"].values():
         for target in cluster["targets"].values():
             if target["state"] != "removed":
                 per_environment.setdefault(target["environment"], []).append(target.get("quota") or {})
     rows = [(name, quota.total(usages)) for name, usages in sorted(per_environment.items())]
-    rows.append(("total", quota.total(usage for _, usage in rows)))
-    body = "".join(f'<tr data-usage="{esc(name)}"><th class="env">{esc(name)}</th><td>{bars(usage)}</td></tr>'
-                   for name, usage in rows)
-    return f'<table class="usage"><thead><tr><th>environment</th><th>used / hard</th></tr></thead>{body}</table>'
+    return [*rows, ("total", quota.total(usage for _, usage in rows))]
+
+
+def usage_table(rows: list[tuple[str, quota.Usage]]) -> str:
+    head = "".join(f"<th>{esc(label)} used / hard</th>" for label in LABELS.values())
+    body = "".join(
+        f'<tr data-usage="{esc(name)}" class="{"total" if name == "total" else ""}"><th class="env">{esc(name)}</th>'
+        + "".join(f"<td>{bar(r, usage[r]) if r in usage else '<span class=empty>no quota</span>'}</td>"
+                  for r in LABELS) + "</tr>" for name, usage in rows)
+    return f'<table class="usage"><thead><tr><th>environment</th>{head}</tr></thead><tbody>{body}</tbody></table>'
+
+
+def summary(snapshot: Snapshot, total: quota.Usage) -> str:
+    targets = [t for c in snapshot["clusters"].values() for t in c["targets"].values() if t["state"] != "removed"]
+    converged = sum(1 for t in targets if t["state"] == "converged")
+    failing = len(targets) - converged
+    cards = [(f"{converged}/{len(targets)}", "targets converged", "ok" if not failing else "bad")]
+    for resource, label in LABELS.items():
+        if resource in total:
+            figures = total[resource]
+            used, hard = quota.shown(resource, figures["used"]), quota.shown(resource, figures["hard"])
+            cards.append((f"{used} / {hard}", f"{label} requested in total", "idle"))
+    return '<div class="cards">' + "".join(
+        f'<div class="card {family}" data-card="{esc(text)}"><b>{esc(value)}</b><span>{esc(text)}</span></div>'
+        for value, text, family in cards) + "</div>"
 
 
 def landscape_page(snapshot: Snapshot, now: datetime) -> str:
-    body = (f"{header(snapshot, now)}<main>{banners(snapshot)}<h2>Environments &times; clusters</h2>"
-            f"{grid(snapshot, now)}"
-            f"<h2>Quota usage per environment (CPU, memory and GPU requests)</h2>{usage_table(snapshot)}</main>"
+    rows = usage_rows(snapshot)
+    body = (f"{header(snapshot, now)}<main>{banners(snapshot)}{summary(snapshot, rows[-1][1])}"
+            f"<h2>Environments &times; clusters</h2>{grid(snapshot, now)}"
+            f"<h2>Quota usage per environment (requests, as the API server counts them)</h2>{usage_table(rows)}"
+            "</main>"
             f'<footer>Read-only view of <a href="/status">/status</a> · <a href="/metrics">/metrics</a> · '
             f"rendered {esc(now.strftime('%Y-%m-%d %H:%M:%S UTC'))}, refreshes every 10 s</footer>")
     return page("reconciler · landscape", body)

@@ -91,6 +91,16 @@ header .fact{color:#bcccdc}header .fact b{color:#f0f4f8;font-weight:600}
 main{padding:18px 24px;max-width:1500px}
 h2{font-size:15px;margin:22px 0 10px;color:#334e68;text-transform:uppercase;letter-spacing:.04em}
 a{color:#1c5fa8;text-decoration:none}a:hover{text-decoration:underline}
+table.grid,table.usage{table-layout:fixed}
+table.grid thead th:first-child,table.usage thead th:first-child{width:140px}
+table.usage .quota .label{display:none}
+tr.total th,tr.total td{background:#f0f4f8;font-weight:600}
+.cards{display:flex;flex-wrap:wrap;gap:12px;margin:4px 0 6px}
+.card{background:#fff;border-radius:8px;box-shadow:0 1px 3px rgba(16,42,67,.12);padding:10px 16px;min-width:190px;
+border-top:4px solid #9fb3c8}
+.card.ok{border-top-color:#27ab83}.card.bad{border-top-color:#e12d39}
+.card b{display:block;font-size:22px;color:#102a43;font-variant-numeric:tabular-nums}
+.card span{color:#627d98;font-size:12.5px}
 table{border-collapse:separate;border-spacing:0;width:100%;background:#fff;border-radius:8px;
 box-shadow:0 1px 3px rgba(16,42,67,.12)}
 th,td{padding:10px 12px;text-align:left;vertical-align:top;border-bottom:1px solid #e4e7eb}
