@@ -48,10 +48,13 @@ def exported(controller: ControllerProcess) -> dict[str, set[str]]:
     return found
 
 
-def counted(controller: ControllerProcess, cluster: str, namespace: str) -> None:
+def counted(controller: ControllerProcess) -> None:
     """A quota created by a converge is counted by the cluster's quota controller afterwards: a resync reads it."""
-    controller.wait_for(lambda: controller.status()["clusters"][cluster]["targets"][namespace]["quota"]["gpu"]["used"],
-                        30, f"the usage of {cluster}/{namespace}'s quota, counted")
+    def every_quota_counted() -> bool:
+        targets = [t for c in controller.status()["clusters"].values() for t in c["targets"].values()]
+        return bool(targets) and all(f["used"] is not None for t in targets for f in t["quota"].values())
+
+    controller.wait_for(every_quota_counted, 30, "the usage of every target's quota, counted")
 
 
 def reasons(client: ClusterClient, namespace: str, reason: str) -> list[dict[str, str]]:
@@ -67,7 +70,7 @@ def test_every_alert_and_panel_reads_exported_metrics_and_a_bad_revision_is_an_e
                                   "--kubeconfig", kubeconfig)
     good = git(remote.work, "rev-parse", "HEAD")
     controller.wait_converged(good)
-    counted(controller, "gpu", f"{remote.prefix}-prod")
+    counted(controller)
     bad = remote.edit("environments/prod.yaml", "gpu: 8", "gpu: lots")
     controller.wait_for(lambda: (controller.status()["lastBadRevision"] or {}).get("revision") == bad, 30,
                         "the bad revision on /status")
@@ -105,7 +108,12 @@ def test_reconciler_status_prints_the_controllers_facts_and_the_clusters_alike(
                                   "--kubeconfig", kubeconfig)
     revision = git(remote.work, "rev-parse", "HEAD")
     controller.wait_converged(revision)
-    counted(controller, "gpu", f"{remote.prefix}-prod")
+    counted(controller)
+    for environment, where in (("dev", "shared"), ("staging", "shared"), ("prod", "gpu")):
+        namespace = f"{remote.prefix}-{environment}"
+        controller.wait_for(lambda w=where, n=namespace: controller.status()["clusters"][w]["targets"][n]["quota"]
+                            == quota.usage_of(cluster[w].get("ResourceQuota", n, "environment-quota") or {}), 30,
+                            f"{where}/{namespace}: the quota usage the API server reports, on /status")
     prod = cluster["gpu"].get("ResourceQuota", f"{remote.prefix}-prod", "environment-quota")
     assert prod is not None
     gpus = quota.usage_of(prod)["gpu"]
