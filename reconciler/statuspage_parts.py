@@ -94,6 +94,7 @@ a{color:#1c5fa8;text-decoration:none}a:hover{text-decoration:underline}
 table.grid,table.usage{table-layout:fixed}
 table.grid thead th:first-child,table.usage thead th:first-child{width:140px}
 table.usage .quota .label{display:none}
+table.facts th.env{width:240px;white-space:nowrap}
 tr.total th,tr.total td{background:#f0f4f8;font-weight:600}
 .cards{display:flex;flex-wrap:wrap;gap:12px;margin:4px 0 6px}
 .card{background:#fff;border-radius:8px;box-shadow:0 1px 3px rgba(16,42,67,.12);padding:10px 16px;min-width:190px;
