@@ -49,9 +49,15 @@ def the_one(found: list[Part], what: str) -> Part:
     return found[0]
 
 
-def wait_usage_shown(controller: ControllerProcess, cluster: str, namespace: str, usage: quota.Usage) -> None:
-    controller.wait_for(lambda: controller.status()["clusters"][cluster]["targets"][namespace]["quota"] == usage,
-                        30, f"{cluster}/{namespace} quota usage {usage} on /status (read at each resync)")
+def usage_shown(controller: ControllerProcess, core: k8s.CoreV1Api, cluster: str, namespace: str) -> quota.Usage:
+    """The quota usage the API server reports, once /status shows the same (it is read at each resync)."""
+    def same() -> quota.Usage | None:
+        reported = api_usage(core, namespace)
+        shown = controller.status()["clusters"][cluster]["targets"][namespace]["quota"]
+        return reported if shown == reported else None
+
+    found: quota.Usage = controller.wait_for(same, 30, f"{cluster}/{namespace}: the API's quota usage on /status")
+    return found
 
 
 def test_the_page_shows_each_environment_the_stopped_cluster_failed_and_quota_as_the_api_counts_it(
@@ -70,9 +76,8 @@ def test_the_page_shows_each_environment_the_stopped_cluster_failed_and_quota_as
     agents: dict[str, str] = {}
     for environment, cluster in PLACES.items():
         namespace = f"{prefix}-{environment}"
-        expected[environment] = api_usage(core[cluster], namespace)
+        expected[environment] = usage_shown(controller, core[cluster], cluster, namespace)
         agents[environment] = api_agent(k8s.AppsV1Api(api[cluster]), namespace)
-        wait_usage_shown(controller, cluster, namespace, expected[environment])
     assert expected["prod"]["gpu"] == {"used": "3", "hard": "8"}
 
     controlplane.stop_component(env, "gpu")
