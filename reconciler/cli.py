@@ -368,6 +368,8 @@ def _add_controller_commands(commands: argparse._SubParsersAction[argparse.Argum
                        help="read the clusters directly: every context of this kubeconfig (default $KUBECONFIG)")
     status.add_argument("--context", action="append", metavar="NAME", help="with --kubeconfig: only this context "
                         "(repeatable)")
+    status.add_argument("--platform", metavar="NAME", help="with --kubeconfig: only the targets of this Platform "
+                        "(several environments repositories may share a cluster)")
     status.add_argument("-o", "--output", choices=("text", "json"), default="text")
     status.set_defaults(handler=_status)
 
@@ -403,7 +405,7 @@ def _status(args: argparse.Namespace) -> int:
     from reconciler import status_cli, status_text
 
     snapshot = (status_cli.from_url(args.url) if args.url
-                else status_cli.from_clusters(args.kubeconfig, args.context))
+                else status_cli.from_clusters(args.kubeconfig, args.context, args.platform))
     if args.output == "json":
         print(json.dumps(snapshot, indent=1, sort_keys=True))
     else:

@@ -45,21 +45,21 @@ def from_url(url: str) -> Snapshot:
     return document
 
 
-def from_clusters(kubeconfig: Path | None, only: list[str] | None = None) -> Snapshot:
+def from_clusters(kubeconfig: Path | None, only: list[str] | None = None, platform: str | None = None) -> Snapshot:
     """Read every context of the kubeconfig (or only those named) as one cluster."""
     names = only or landscape.contexts(kubeconfig)
-    clusters = {name: _cluster(name, kubeconfig) for name in sorted(names)}
+    clusters = {name: _cluster(name, kubeconfig, platform) for name in sorted(names)}
     return {"state": "read from the clusters", "source": {"repository": f"kubeconfig {kubeconfig or '(default)'}",
                                                           "branch": "", "head": None},
             "revision": None, "lastBadRevision": None, "leader": {"isLeader": True}, "clusters": clusters}
 
 
-def _cluster(name: str, kubeconfig: Path | None) -> dict[str, Any]:
+def _cluster(name: str, kubeconfig: Path | None, platform: str | None) -> dict[str, Any]:
     cluster = Cluster(name, ClusterConnection(context=name), {}, Location("--kubeconfig", 0))
     try:
         client = connect(cluster, kubeconfig)
         try:
-            record = landscape.read(client)
+            record = landscape.read(client, platform)
         finally:
             client.close()
     except (KubeError, ReconcilerError) as error:

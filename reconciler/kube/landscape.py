@@ -37,10 +37,11 @@ def contexts(kubeconfig: Path | None) -> list[str]:
     return sorted(str(context["name"]) for context in found or [])
 
 
-def read(client: ClusterClient) -> ClusterRecord:
+def read(client: ClusterClient, platform: str | None = None) -> ClusterRecord:
+    """Inventories of every Platform sharing the cluster, or of ``platform`` only."""
+    selector = inventory.selector(platform) if platform else f"{inventory.INVENTORY_LABEL}=true"
     return ClusterRecord(
-        inventories=client.list("ConfigMap", f"{inventory.INVENTORY_LABEL}=true",
-                                namespace=inventory.SYSTEM_NAMESPACE),
+        inventories=client.list("ConfigMap", selector, namespace=inventory.SYSTEM_NAMESPACE),
         quotas=client.list("ResourceQuota", MANAGED_SELECTOR),
         agents=client.list("Deployment", MANAGED_SELECTOR),
     )

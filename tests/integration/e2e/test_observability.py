@@ -128,10 +128,11 @@ def test_reconciler_status_prints_the_controllers_facts_and_the_clusters_alike(
 
     assert run_cli("status", "--url", controller.url(""), "-o", "json") == 0
     from_controller = json.loads(capsys.readouterr().out)["clusters"]
-    assert run_cli("status", "--kubeconfig", kubeconfig, "--context", "shared", "--context", "gpu", "-o",
-                   "json") == 0
+    assert run_cli("status", "--kubeconfig", kubeconfig, "--context", "shared", "--context", "gpu",
+                   "--platform", f"platform-{remote.prefix}", "-o", "json") == 0
     from_clusters = json.loads(capsys.readouterr().out)["clusters"]
     for name in ("shared", "gpu"):
+        assert sorted(from_clusters[name]["targets"]) == sorted(from_controller[name]["targets"])
         for namespace, target in from_controller[name]["targets"].items():
             recorded = from_clusters[name]["targets"][namespace]
             assert (recorded["environment"], recorded["revision"]) == (target["environment"], target["revision"])
