@@ -40,6 +40,7 @@ examples:
   reconciler apply sample-repo --kubeconfig demo/kubeconfig --wait 60
 
   reconciler diff --base origin/main -o markdown > plan.md
+  reconciler status --url http://127.0.0.1:8080
 
 exit codes: 0 success (plan: nothing to change), 1 invalid repository, error or refusal,
             2 plan: changes are pending, 3 diff: a risk finding blocks the change,
@@ -415,6 +416,24 @@ def _add_controller_commands(commands: argparse._SubParsersAction[argparse.Argum
     dev.add_argument("--cluster", help="only this cluster")
     dev.set_defaults(handler=_dev)
 
+    status = commands.add_parser(
+        "status", help="the landscape: state, revision, agents and quota usage per environment and cluster",
+        description="Show every environment target: its state, revision, agent health and quota usage (CPU, memory, "
+        "GPUs) per environment and in total. From a running controller (--url, its /status) or, without one, from "
+        "the inventories, ResourceQuotas and agents in each context of --kubeconfig. Exit 0 when every target is "
+        "converged, 2 when one is not, 1 when the status cannot be read.",
+    )
+    where = status.add_mutually_exclusive_group()
+    where.add_argument("--url", help="address of a running controller, e.g. http://127.0.0.1:8080")
+    where.add_argument("--kubeconfig", type=Path, default=None,
+                       help="read the clusters directly: every context of this kubeconfig (default $KUBECONFIG)")
+    status.add_argument("--context", action="append", metavar="NAME", help="with --kubeconfig: only this context "
+                        "(repeatable)")
+    status.add_argument("--platform", metavar="NAME", help="with --kubeconfig: only the targets of this Platform "
+                        "(several environments repositories may share a cluster)")
+    status.add_argument("-o", "--output", choices=("text", "json"), default="text")
+    status.set_defaults(handler=_status)
+
 
 def _run(args: argparse.Namespace) -> int:
     from reconciler import controller, logs
@@ -440,6 +459,20 @@ def _dev(args: argparse.Namespace) -> int:
     from reconciler import devloop
 
     return devloop.DevLoop(args.repo, apply=args.apply, kubeconfig=args.kubeconfig, cluster=args.cluster).run()
+
+
+def _status(args: argparse.Namespace) -> int:
+    import json
+
+    from reconciler import status_cli, status_text
+
+    snapshot = (status_cli.from_url(args.url) if args.url
+                else status_cli.from_clusters(args.kubeconfig, args.context, args.platform))
+    if args.output == "json":
+        print(json.dumps(snapshot, indent=1, sort_keys=True))
+    else:
+        print(status_text.render(snapshot), end="")
+    return EXIT_OK if status_text.settled(snapshot) else EXIT_PENDING
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -29,7 +29,7 @@ from pathlib import Path
 from types import FrameType
 from typing import IO
 
-from reconciler import config, converge, events, signatures
+from reconciler import config, converge, events, revision_events, signatures, target_facts
 from reconciler.config.model import Cluster, ClusterConnection, Landscape
 from reconciler.converge import ClusterResult
 from reconciler.errors import InvalidRepository, Location, ReconcilerError
@@ -150,6 +150,7 @@ def outcome_of(result: ClusterResult, revision: str, duration: float, drift: boo
         state = "held"
     else:
         state = "converged"
+    target_facts.add_facts(targets, result, revision, drift, now)
     changed = len(result.applied) + len(result.deleted) + len(result.orphaned)
     return SyncOutcome(state=state, revision=revision, duration=duration, applied=len(result.applied),
                        pruned=len(result.deleted), orphaned=len(result.orphaned), drift=changed if drift else 0,
@@ -327,12 +328,14 @@ class Controller:
                 worker.force = True  # another replica may have applied something else meanwhile
                 worker.wake.set()
 
-    def _lease_cluster(self, landscape: Landscape) -> Cluster:
+    def _lease_cluster(self, landscape: Landscape | None) -> Cluster:
         name = self.settings.lease_cluster or self.settings.cluster
         if name is None and os.environ.get("KUBERNETES_SERVICE_HOST"):
             name = IN_CLUSTER
         if name == IN_CLUSTER:
             return Cluster(IN_CLUSTER, ClusterConnection(in_cluster=True), {}, Location("--lease-cluster", 0))
+        if landscape is None:
+            raise ReconcilerError("no valid revision yet names the clusters: pass --lease-cluster")
         name = name or sorted(landscape.clusters)[0]
         if name not in landscape.clusters:
             raise ReconcilerError(f"--lease-cluster {name}: no such cluster in the repository; known: "
@@ -432,7 +435,18 @@ class Controller:
         self.status.revision_invalid(commit, errors)
         log.error("revision is invalid: nothing from it is applied", extra={
             "revision": commit, "keptRevision": applied, "errors": errors})
+        self._announce_bad_revision(commit, applied, errors)
         remove_tree(self.trees / commit)
+
+    def _announce_bad_revision(self, commit: str, applied: str | None, errors: list[str]) -> None:
+        """A Warning Event in the controller's namespace, on the cluster of its Lease."""
+        try:
+            home = self._lease_cluster(self.desired.landscape if self.desired else None)
+        except ReconcilerError as error:
+            log.info("no Event for the invalid revision", extra={"revision": commit, "reason": str(error)})
+            return
+        revision_events.invalid(home, self.settings.kubeconfig, self.settings.lease_namespace,
+                                self.settings.identity, commit, applied, errors)
 
     def _dispatch(self, desired: Desired) -> None:
         names = [self.settings.cluster] if self.settings.cluster else sorted(desired.landscape.clusters)

@@ -15,6 +15,7 @@ from typing import Any
 
 from reconciler import inventory as inv
 from reconciler import plan as planning
+from reconciler import quota as quota_usage
 from reconciler import windows
 from reconciler.config.model import MANAGED_BY_LABEL, MANAGED_BY_VALUE, Landscape, Target
 from reconciler.inventory import Inventory, ObjectRef
@@ -45,6 +46,8 @@ class AgentHealth:
     target: str
     state: str  # ready | progressing | failed | missing
     detail: str
+    ready: int = 0  # ready replicas, as the Deployment's status says
+    wanted: int = 0
 
 
 @dataclass
@@ -56,6 +59,7 @@ class ClusterResult:
     orphaned: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     health: list[AgentHealth] = field(default_factory=list)
+    quotas: dict[str, quota_usage.Usage] = field(default_factory=dict)  # per namespace, as read before converging
     writes: int = 0
     reads: int = 0
     waited: bool = False  # --wait: agents that are not ready in time make the result fail
@@ -234,6 +238,7 @@ def converge_cluster(client: ClusterClient, landscape: Landscape, targets: tuple
     try:
         desired = {t.key: render_target(t, landscape) for t in targets}
         state = read_cluster(client, desired, landscape.platform.name)
+        result.quotas = quota_usage.by_namespace(o for ref, o in state.live.items() if ref.kind == "ResourceQuota")
         plan_options = PlanOptions(options.allow_mass_delete, landscape.platform.mass_delete_percent)
         result.targets = plan_cluster(landscape, client.name, targets, desired, state, plan_options, scoped)
         if not options.ignore_change_windows:
@@ -309,8 +314,11 @@ def agent_health(client: ClusterClient, targets: list[TargetPlan], options: Conv
     while True:
         health = []
         for target, ref in agents:
-            state, detail = rollout_state(client.get("Deployment", ref.namespace, ref.name))
-            health.append(AgentHealth(target.key, state, detail))
+            deployment = client.get("Deployment", ref.namespace, ref.name)
+            state, detail = rollout_state(deployment)
+            replicas = deployment or {}
+            health.append(AgentHealth(target.key, state, detail, replicas.get("status", {}).get("readyReplicas", 0),
+                                      replicas.get("spec", {}).get("replicas", 1)))
         if time.monotonic() >= deadline or all(h.state in ("ready", "failed") for h in health):
             if options.wait_seconds and any(h.state == "progressing" for h in health):
                 for h in health:

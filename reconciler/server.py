@@ -20,7 +20,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from reconciler import statuspage, target_metrics
 from reconciler.errors import ReconcilerError
+from reconciler.prometheus_text import labels as _labels
+from reconciler.prometheus_text import number as _number
 
 if TYPE_CHECKING:
     from reconciler.signatures import Verdict
@@ -30,6 +33,18 @@ log = logging.getLogger("reconciler.server")
 DURATION_BUCKETS = (0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0)
 MAX_WEBHOOK_BYTES = 10 * 1024 * 1024
 SIGNATURE_HEADER = "X-Hub-Signature-256"
+MAX_CHANGES = 20  # per target, in /status and on the status page
+# Every counter is exported from the start, at 0, so rate() and increase() see its first event.
+SOURCE_COUNTERS = ("reconciler_git_checks_total", "reconciler_git_fetches_total", "reconciler_git_force_pushes_total",
+                   "reconciler_git_fetch_errors_total", "reconciler_invalid_revisions_total")
+WEBHOOK_RESULTS = ("accepted", "bad-signature", "disabled")
+CLUSTER_COUNTERS = ("reconciler_objects_applied_total", "reconciler_objects_pruned_total",
+                    "reconciler_objects_orphaned_total", "reconciler_drift_corrected_total", "reconciler_errors_total",
+                    "reconciler_write_requests_total")
+RECONCILE_RESULTS = ("success", "failure", "refused", "held")
+# The page has no script and loads nothing: a value that escaped its escaping still could not run or call out.
+PAGE_HEADERS = {"Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; img-src data:",
+                "X-Content-Type-Options": "nosniff", "X-Frame-Options": "DENY", "Cache-Control": "no-store"}
 
 
 def now_text() -> str:
@@ -44,6 +59,11 @@ class TargetStatus:
     last_error: str | None = None
     last_sync_time: str | None = None
     pending_changes: int = 0
+    drift_corrected: int = 0  # objects put back at the last sync of a revision already applied
+    quota: dict[str, dict[str, str | None]] = field(default_factory=dict)  # see reconciler.quota.Usage
+    agent: dict[str, Any] | None = None  # state, ready, wanted, detail: the agent Deployment as the API reports it
+    objects: list[str] = field(default_factory=list)  # what the reconciler manages in the target
+    changes: list[dict[str, str]] = field(default_factory=list)  # the last changes written, newest first
 
 
 @dataclass
@@ -110,6 +130,20 @@ class Status:
         self._heartbeat = time.monotonic()
         self._counters: dict[tuple[str, tuple[tuple[str, str], ...]], float] = {}
         self._durations: dict[str, _Histogram] = {}
+        for name in SOURCE_COUNTERS:
+            self._counters[(name, ())] = 0.0
+        for result in WEBHOOK_RESULTS:
+            self._counters[("reconciler_webhook_requests_total", (("result", result),))] = 0.0
+
+    def _known_cluster(self, name: str) -> ClusterStatus:
+        """The cluster's status, with its counters and histogram at 0 the first time it is seen. Holds the lock."""
+        if name not in self._durations:
+            self._durations[name] = _Histogram()
+            for counter in CLUSTER_COUNTERS:
+                self._counters.setdefault((counter, (("cluster", name),)), 0.0)
+            for result in RECONCILE_RESULTS:
+                self._counters.setdefault(("reconciler_reconciles_total", (("cluster", name), ("result", result))), 0.0)
+        return self.clusters.setdefault(name, ClusterStatus())
 
     # -- written by the controller ---------------------------------------------------------------------------------
 
@@ -186,7 +220,7 @@ class Status:
 
     def cluster(self, name: str) -> ClusterStatus:
         with self._lock:
-            return self.clusters.setdefault(name, ClusterStatus())
+            return self._known_cluster(name)
 
     def forget_cluster(self, name: str) -> None:
         with self._lock:
@@ -194,7 +228,7 @@ class Status:
 
     def converging(self, name: str, revision: str) -> None:
         with self._lock:
-            cluster = self.clusters.setdefault(name, ClusterStatus())
+            cluster = self._known_cluster(name)
             cluster.state, cluster.converging_revision, cluster.written_this_sync = "converging", revision, 0
             cluster.last_attempt_time = now_text()
 
@@ -204,7 +238,7 @@ class Status:
 
     def synced(self, name: str, outcome: SyncOutcome, failures: int, retry_in: float | None) -> None:
         with self._lock:
-            cluster = self.clusters.setdefault(name, ClusterStatus())
+            cluster = self._known_cluster(name)
             cluster.state, cluster.failures, cluster.next_retry_in_seconds = outcome.state, failures, retry_in
             cluster.converging_revision = None
             cluster.last_error = "; ".join(outcome.errors) or None
@@ -217,6 +251,8 @@ class Status:
                     before = cluster.targets.get(namespace)
                     if target.revision is None and before is not None:  # still runs what it ran before
                         target.revision, target.last_sync_time = before.revision, before.last_sync_time
+                    if before is not None:
+                        target.changes = (target.changes + before.changes)[:MAX_CHANGES]
                 cluster.targets = outcome.targets
             else:
                 for target in cluster.targets.values():
@@ -264,6 +300,7 @@ class Status:
             clusters = sorted(self.clusters.items())
             is_leader = self.leader["isLeader"]
             synced = self._synced_once
+            head_invalid = bool(self.bad_revision and self.bad_revision["revision"] == self.source["head"])
         seen: set[str] = set()
         for (name, labels), value in counters:
             if name not in seen:
@@ -290,6 +327,10 @@ class Status:
         lines.append("# TYPE reconciler_cluster_consecutive_failures gauge")
         for cluster, state in clusters:
             lines.append(f"reconciler_cluster_consecutive_failures{_labels({'cluster': cluster})} {state.failures}")
+        lines += target_metrics.target_lines(clusters)
+        lines.append("# HELP reconciler_revision_invalid 1 while the branch's head is an invalid revision.")
+        lines.append("# TYPE reconciler_revision_invalid gauge")
+        lines.append(f"reconciler_revision_invalid {int(head_invalid)}")
         lines.append("# TYPE reconciler_leader gauge")
         lines.append(f"reconciler_leader {int(is_leader)}")
         lines.append("# TYPE reconciler_ready gauge")
@@ -307,19 +348,6 @@ def _camel(value: Any) -> Any:
 def _camel_key(key: str) -> str:
     head, *rest = key.split("_")
     return head + "".join(part.title() for part in rest)
-
-
-def _labels(labels: dict[str, str]) -> str:
-    if not labels:
-        return ""
-    def escape(value: str) -> str:
-        return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
-
-    return "{" + ",".join(f'{key}="{escape(value)}"' for key, value in labels.items()) + "}"
-
-
-def _number(value: float) -> str:
-    return str(int(value)) if value == int(value) else repr(value)
 
 
 def signature_valid(secret: str, body: bytes, header: str | None) -> bool:
@@ -354,7 +382,7 @@ class Server:
 
     def start(self) -> None:
         self.thread.start()
-        log.info("serving /healthz /readyz /metrics /status /hooks/git", extra={"listen": self.address})
+        log.info("serving / /healthz /readyz /metrics /status /hooks/git", extra={"listen": self.address})
 
     def stop(self) -> None:
         self.httpd.shutdown()
@@ -369,10 +397,13 @@ class Server:
             def log_message(self, format: str, *args: Any) -> None:
                 log.debug("http " + format % args)
 
-            def _send(self, code: int, body: str, content_type: str = "text/plain; charset=utf-8") -> None:
+            def _send(self, code: int, body: str, content_type: str = "text/plain; charset=utf-8",
+                      headers: dict[str, str] | None = None) -> None:
                 data = body.encode()
                 self.send_response(code)
                 self.send_header("Content-Type", content_type)
+                for header, value in (headers or {}).items():
+                    self.send_header(header, value)
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
                 self.wfile.write(data)
@@ -389,8 +420,11 @@ class Server:
                     self._send(200, server.status.metrics(), "text/plain; version=0.0.4; charset=utf-8")
                 elif path == "/status":
                     self._send(200, json.dumps(server.status.snapshot(), indent=1) + "\n", "application/json")
+                elif statuspage.serves(path):
+                    code, page = statuspage.route(path, server.status.snapshot())
+                    self._send(code, page, "text/html; charset=utf-8", PAGE_HEADERS)
                 else:
-                    self._send(404, "not found: try /healthz /readyz /metrics /status\n")
+                    self._send(404, "not found: try / /healthz /readyz /metrics /status\n")
 
             def do_POST(self) -> None:
                 if self.path.split("?", 1)[0] != "/hooks/git":

@@ -106,7 +106,8 @@ def test_status_reports_clusters_targets_and_the_last_bad_revision(server: Serve
     assert (gpu["state"], gpu["revision"], gpu["lastError"]) == ("converged", "good", None)
     assert gpu["targets"]["ml-prod"] == {"environment": "prod", "state": "converged", "revision": "good",
                                          "lastError": None, "lastSyncTime": "2026-01-01T00:00:00Z",
-                                         "pendingChanges": 0}
+                                         "pendingChanges": 0, "driftCorrected": 0, "quota": {}, "agent": None,
+                                         "objects": [], "changes": []}
     shared = shown["clusters"]["shared"]
     assert (shared["state"], shared["failures"], shared["nextRetryInSeconds"]) == ("failed", 2, 4.0)
     assert shared["lastError"] == "cluster shared: cannot reach"
