@@ -7,11 +7,10 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from reconciler.config.model import ENVIRONMENT_LABEL, MANAGED_BY_VALUE
+from reconciler.config.model import ENVIRONMENT_LABEL, MANAGED_BY_VALUE, PLATFORM_LABEL
 
 SYSTEM_NAMESPACE = "reconciler-system"
 INVENTORY_LABEL = "reconciler/inventory"
-PLATFORM_LABEL = "reconciler/platform"
 PART_OF_LABEL = "app.kubernetes.io/part-of"
 DATA_KEY = "inventory.json"
 
