@@ -60,6 +60,10 @@ def _listing(changes: list[Change]) -> str:
 def _for_target(target: TargetPlan, result: ClusterResult, done: set[str], revision: str,
                 drift: bool) -> list[Notice]:
     short = revision[:12]
+    if target.foreign_namespace:
+        # Not even an Event goes into a namespace that is not this environment's: the refusal is told at home.
+        return [Notice(SYSTEM_NAMESPACE, REFUSED, f"revision {short} not applied to {target.key}: "
+                       + "; ".join(target.refusals), warning=True)]
     notices = []
     changed = [c for c in target.changes if c.action in ("create", "update", "delete", "orphan") and str(c.ref) in done]
     if target.removed and changed:

@@ -96,7 +96,8 @@ def from_configmap(configmap: dict[str, Any]) -> Inventory | None:
             protected=bool(payload.get("protected", False)),
             on_remove=payload.get("onRemove", "orphan"),
             objects=tuple(ObjectRef.parse(text) for text in payload.get("objects", [])),
-            platform=payload.get("platform", ""),
+            # Inventories written before the payload named it carry the platform in their label only.
+            platform=payload.get("platform") or configmap.get("metadata", {}).get("labels", {}).get(PLATFORM_LABEL, ""),
         )
     except (KeyError, ValueError, TypeError):
         return None
