@@ -48,6 +48,7 @@ class Change:
     live: Object | None = None
     diffs: list[FieldDiff] = field(default_factory=list)
     reason: str = ""
+    replace: bool = False  # a field the API server never changes differs: deleted, then created again
 
 
 @dataclass
@@ -205,8 +206,9 @@ def plan_target(target: Target, desired: list[Object], live: dict[ObjectRef, Obj
             result.changes.append(Change("conflict", ref, desired=obj, live=current, reason=verdict.reason))
             continue
         diffs = object_diffs(obj, current)
-        result.changes.append(Change("update" if diffs else "unchanged", ref, desired=obj, live=current,
-                                     diffs=diffs, reason=verdict.reason))
+        change = Change("update" if diffs else "unchanged", ref, desired=obj, live=current, diffs=diffs,
+                        reason=verdict.reason)
+        result.changes.append(_replace_if_immutable(change))
         if ref.kind == "ResourceQuota":
             result.warnings.extend(_quota_below_usage(target, obj, current))
     if taken:
@@ -224,6 +226,20 @@ def plan_target(target: Target, desired: list[Object], live: dict[ObjectRef, Obj
         result.changes.append(Change("delete", ref, live=current, reason="no longer in the repository"))
     _guard_mass_delete(result, len(previous), options)
     return result
+
+
+# Fields the API server refuses to change (a Deployment's selector names the environment, so a takeOver changes it).
+IMMUTABLE_FIELDS = {"Deployment": ("spec.selector",)}
+
+
+def _replace_if_immutable(change: Change) -> Change:
+    immutable = IMMUTABLE_FIELDS.get(change.ref.kind, ())
+    if not any(diff.path.startswith(immutable) for diff in change.diffs):
+        return change
+    change.replace = True
+    change.reason = "; ".join(filter(None, (change.reason, "its spec.selector cannot change: it is deleted and "
+                                            "created again (its pods restart)")))
+    return change
 
 
 def _refuse_foreign_namespace(target: Target, wanted: dict[ObjectRef, Object], live: dict[ObjectRef, Object],

@@ -120,6 +120,8 @@ def test_a_namespace_of_another_environment_is_refused_and_take_over_moves_it(la
                                                                              dev: Target) -> None:
     desired = render_target(dev, landscape)
     live = _live(desired, **{ENVIRONMENT_LABEL: "development"})
+    agent = live[ObjectRef("Deployment", "ml-dev", "ml-agent")]["spec"]
+    agent["selector"]["matchLabels"][ENVIRONMENT_LABEL] = "development"
     previous = _inventory(desired, environment="development")
     refused = plan_target(dev, desired, live, previous, OPTIONS)
     assert [c.action for c in refused.changes] == ["conflict"] and refused.refusals[0].startswith(
@@ -128,8 +130,9 @@ def test_a_namespace_of_another_environment_is_refused_and_take_over_moves_it(la
     moving = _with(dev, take_over=(Owner("development", "ml-platform"),))
     moved = plan_target(moving, desired, live, previous, OPTIONS)
     assert not moved.refusals and {c.action for c in moved.changes} == {"update"}
-    assert all(c.reason == "taken over from environment 'development' of Platform 'ml-platform' (takeOver)"
-               for c in moved.changes)
+    assert all(c.reason.startswith("taken over from environment 'development' of Platform 'ml-platform' "
+                                   "(takeOver)") for c in moved.changes)
+    assert [c.ref.kind for c in moved.changes if c.replace] == ["Deployment"]  # its selector names the environment
     assert moved.warnings == [f"takes over {len(desired)} object(s) of environment 'development' of Platform "
                               "'ml-platform' (takeOver): their labels change to environment dev; remove takeOver "
                               "from the environment once this is applied"]
