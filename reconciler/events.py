@@ -80,10 +80,9 @@ def _for_target(target: TargetPlan, result: ClusterResult, done: set[str], revis
                               + "; ".join(target.refusals), warning=True))
     conflicts = target.by_action("conflict")
     if conflicts:
-        names = ", ".join(f"{c.ref.kind} {c.ref.name}" for c in conflicts[:MAX_LISTED])
-        notices.append(Notice(target.namespace, REFUSED, f"revision {short}: left alone objects that exist but are "
-                              f"not managed by the reconciler: {names}; set adopt: true on the environment to take "
-                              "them over", warning=True))
+        names = "; ".join(f"{c.ref.kind} {c.ref.name} {c.reason}" for c in conflicts[:MAX_LISTED])
+        notices.append(Notice(target.namespace, REFUSED, f"revision {short}: left alone objects that are not this "
+                              f"environment's: {names}", warning=True))
     errors = errors_of(result, target.namespace)
     if errors:
         notices.append(Notice(target.namespace, APPLY_FAILED, f"revision {short}: " + "; ".join(errors),

@@ -8,6 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from reconciler.config import load_landscape
+from reconciler.kube.connect import connect, verify_worker
+from reconciler.kube.identity import AliasedClusters
+
 from .support import clients, private_repo, quiet_writes, run_cli, write_requests
 
 pytestmark = pytest.mark.integration
@@ -82,3 +86,24 @@ def test_an_alias_cluster_cannot_take_over_a_namespace_and_nothing_is_written(
     assert cluster["shared"].list("RoleBinding", "reconciler/environment=intruder") == []
     namespace = cluster["shared"].get("Namespace", None, f"{prefix}-dev")
     assert namespace is not None and namespace["metadata"]["labels"]["reconciler/environment"] == "dev"
+
+
+def test_a_controller_worker_refuses_a_second_name_for_its_cluster(tmp_path: Path, kubeconfig: Path) -> None:
+    repo = private_repo(tmp_path, "idc")
+    (repo / "clusters/alias.yaml").write_text(ALIAS_CLUSTER)
+    aliased = _with_alias(kubeconfig, tmp_path, _spelled(_shared_server(kubeconfig), "other-name"))
+    landscape = load_landscape(repo)
+    worker = connect(landscape.clusters["alias"], aliased)
+    try:
+        with pytest.raises(AliasedClusters) as refused:
+            verify_worker(landscape.clusters["alias"], worker, landscape.clusters, aliased)
+        assert str(refused.value).startswith("Cluster 'alias' (clusters/alias.yaml:1) and Cluster 'shared' "
+                                             "(clusters/shared.yaml:2) reach the same API server (namespace "
+                                             "kube-system has uid ")
+    finally:
+        worker.close()
+    gpu = connect(landscape.clusters["gpu"], aliased)
+    try:
+        verify_worker(landscape.clusters["gpu"], gpu, landscape.clusters, aliased)  # the gpu cluster has one name
+    finally:
+        gpu.close()
