@@ -103,3 +103,20 @@ def test_a_renamed_environment_is_refused_until_it_takes_over_and_the_plan_shows
     stored = inv.from_configmap(shared.get("ConfigMap", inv.SYSTEM_NAMESPACE, inv.configmap_name("om-dev")) or {})
     assert stored is not None and stored.environment == "development"
     assert run_cli("plan", repo, "--kubeconfig", kubeconfig, "--cluster", "shared") == 0
+
+
+def test_an_installation_from_before_the_platform_label_converges_without_conflicts(
+        tmp_path: Path, kubeconfig: Path) -> None:
+    repo = private_repo(tmp_path, "ou")
+    assert run_cli("apply", repo, "--kubeconfig", kubeconfig, "--cluster", "shared", "--env", "dev") == 0
+    shared = clients(repo, kubeconfig)["shared"]
+    stored = inv.from_configmap(shared.get("ConfigMap", inv.SYSTEM_NAMESPACE, inv.configmap_name("ou-dev")) or {})
+    assert stored is not None
+    for ref in stored.objects:  # as an older reconciler left them: our two labels, in the inventory
+        shared.merge_patch(ref.kind, ref.namespace or None, ref.name,
+                           {"metadata": {"labels": {"reconciler/platform": None}}})
+    assert "reconciler/platform" not in _labels(shared, "ResourceQuota", "ou-dev", "environment-quota")
+    assert run_cli("apply", repo, "--kubeconfig", kubeconfig, "--cluster", "shared", "--env", "dev") == 0
+    for ref in stored.objects:
+        assert _labels(shared, ref.kind, ref.namespace or None, ref.name)["reconciler/platform"] == "platform-ou"
+    assert run_cli("plan", repo, "--kubeconfig", kubeconfig, "--cluster", "shared", "--env", "dev") == 0
