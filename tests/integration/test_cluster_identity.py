@@ -13,6 +13,7 @@ from reconciler.kube.connect import connect, verify_worker
 from reconciler.kube.identity import AliasedClusters
 
 from .support import clients, private_repo, quiet_writes, run_cli, write_requests
+from .test_diff_live import _git
 
 pytestmark = pytest.mark.integration
 
@@ -24,6 +25,8 @@ metadata:
 spec:
   connection:
     context: alias
+  nodePools:
+    cpu: {nodeSelector: {pool: cpu}}
 """
 INTRUDER = """\
 apiVersion: reconciler.dev/v1alpha1
@@ -107,3 +110,22 @@ def test_a_controller_worker_refuses_a_second_name_for_its_cluster(tmp_path: Pat
         verify_worker(landscape.clusters["gpu"], gpu, landscape.clusters, aliased)  # the gpu cluster has one name
     finally:
         gpu.close()
+
+
+def test_diff_with_live_usage_refuses_an_alias_cluster_of_a_pull_request(
+        tmp_path: Path, kubeconfig: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    repo = private_repo(tmp_path, "idd")
+    _git(repo, "init", "-q", "-b", "main")
+    _git(repo, "add", "-A")
+    _git(repo, "commit", "-q", "-m", "landscape")
+    (repo / "clusters/alias.yaml").write_text(ALIAS_CLUSTER)
+    (repo / "environments/intruder.yaml").write_text(
+        INTRUDER.replace("NAMESPACE", "idd-dev").replace("spec:\n", "spec:\n  extends: [standard]\n", 1))
+    _git(repo, "add", "-A")
+    _git(repo, "commit", "-q", "-m", "a second name for the shared cluster")
+    aliased = _with_alias(kubeconfig, tmp_path, _spelled(_shared_server(kubeconfig), "same-url"))
+    capsys.readouterr()
+    assert run_cli("diff", repo, "--base", "HEAD~1", "--kubeconfig", aliased) == 1
+    assert capsys.readouterr().err.startswith("error: Cluster 'alias' (clusters/alias.yaml:1) and Cluster 'shared' "
+                                              "(clusters/shared.yaml:2) reach the same API server (server "
+                                              "https://127.0.0.1:")
