@@ -241,6 +241,7 @@ class _Resolver:
         access = self.access(settings, platform, teams, (document.name, {namespace for _, namespace in targets}))
         self.errors.extend(rules.limits_without_default(settings.get("limits", LocatedDict(document.location))))
         self.errors.extend(rules.pod_security(settings, document.location, self.guardrails))
+        self.errors.extend(rules.take_over_itself(document, platform.name))
         if (document.kind, document.name) not in self.incomplete:
             self.errors.extend(rules.incomplete_agent(document, settings))
         agent = self.agent(document.name, settings, [clusters[c] for c, _ in targets if c in clusters])

@@ -166,6 +166,18 @@ def reserved_namespace(target: LocatedDict, index: int, platform: Platform) -> l
     return []
 
 
+def take_over_itself(document: Document, platform: str) -> list[ConfigError]:
+    """``takeOver`` names a previous owner; naming the environment itself would only hide a mistake."""
+    owners = document.body["spec"].get("takeOver", [])
+    return [
+        ConfigError(owners.where(index), f"spec.takeOver[{index}]", f"names environment {document.name!r} of "
+                    f"Platform {platform!r}, this environment itself; name the previous owner (the old name after a "
+                    "rename, the other environment or Platform after a move)")
+        for index, owner in enumerate(owners)
+        if owner["environment"] == document.name and owner.get("platform", platform) == platform
+    ]
+
+
 def limits_without_default(limits: LocatedDict) -> list[ConfigError]:
     """Kubernetes defaults a container's limit (and then its request) to ``max`` when ``default`` lacks it: a
     ``max`` of 4 GPUs alone would give every container of the namespace 4 GPUs. The default must be explicit."""

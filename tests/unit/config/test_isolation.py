@@ -183,3 +183,12 @@ def test_take_over_names_previous_owners_and_is_not_inherited(repo: Repo) -> Non
     repo.write("environments/qa.yaml", staging("network: open").replace("name: staging", "name: qa").replace(
         "namespace: ml-staging", "namespace: ml-qa").replace("extends: [standard]", "extends: [standard, staging]"))
     assert repo.landscape().environments["qa"].take_over == ()
+
+
+def test_take_over_of_the_environment_itself_is_refused(repo: Repo) -> None:
+    repo.write("environments/staging.yaml", staging("takeOver:\n  - {environment: staging, platform: legacy}\n"
+                                                    "  - {environment: staging}"))
+    assert repo.only_error() == (
+        "environments/staging.yaml:10: spec.takeOver[1]: names environment 'staging' of Platform 'test-platform', "
+        "this environment itself; name the previous owner (the old name after a rename, the other environment or "
+        "Platform after a move)")
