@@ -14,8 +14,7 @@ from reconciler import config, converge, report, report_diff
 from reconciler import diff as change_diff
 from reconciler.errors import InvalidRepository, ReconcilerError
 from reconciler.kube.client import ClusterClient
-from reconciler.kube.connect import connect
-from reconciler.kube.errors import ConnectionConfigError
+from reconciler.kube.connect import connect_all
 from reconciler.render import output, render_landscape
 
 EXIT_OK = 0
@@ -147,12 +146,8 @@ def _clients(landscape: config.Landscape, args: argparse.Namespace) -> tuple[dic
                                                                           list[converge.ClusterResult]]:
     """A client per selected cluster; a cluster whose credentials cannot be used fails alone."""
     names = [args.cluster] if args.cluster else sorted(landscape.clusters)
-    clients, failed = {}, []
-    for name in names:
-        try:
-            clients[name] = connect(landscape.clusters[name], args.kubeconfig)
-        except ConnectionConfigError as error:
-            failed.append(converge.ClusterResult(name, errors=[str(error)]))
+    clients, unusable = connect_all(landscape.clusters, names, args.kubeconfig)
+    failed = [converge.ClusterResult(name, errors=[str(error)]) for name, error in sorted(unusable.items())]
     return clients, failed
 
 
@@ -261,8 +256,11 @@ def _timestamp(text: str) -> datetime:
 
 def _live_usage(revisions: change_diff.Revisions, kubeconfig: Path) -> dict[str, dict[str, str]]:
     usage: dict[str, dict[str, str]] = {}
-    for name in sorted({target.cluster.name for target in change_diff.quota_targets(revisions)}):
-        client = connect(revisions.after.clusters[name], kubeconfig)
+    names = sorted({target.cluster.name for target in change_diff.quota_targets(revisions)})
+    clients, unusable = connect_all(revisions.after.clusters, names, kubeconfig)
+    if unusable:
+        raise unusable[min(unusable)]
+    for name, client in sorted(clients.items()):
         try:
             usage.update(change_diff.usage_from_quotas(name, client.list("ResourceQuota", change_diff.QUOTA_SELECTOR)))
         finally:

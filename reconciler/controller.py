@@ -35,7 +35,7 @@ from reconciler.converge import ClusterResult
 from reconciler.errors import InvalidRepository, Location, ReconcilerError
 from reconciler.kube import events as kube_events
 from reconciler.kube.client import ClusterClient
-from reconciler.kube.connect import connect
+from reconciler.kube.connect import connect, verify_worker
 from reconciler.kube.errors import KubeError
 from reconciler.leader import LeaderElector
 from reconciler.server import Server, Status, SyncOutcome, TargetStatus
@@ -221,8 +221,14 @@ class ClusterWorker:
         if self.client is None or self._connection != key:
             if self.client is not None:
                 self.client.close()
-            self.client = connect(cluster, self.controller.settings.kubeconfig)
-            self._connection = key
+            self.client, self._connection = None, None
+            client = connect(cluster, self.controller.settings.kubeconfig)
+            try:
+                verify_worker(cluster, client, landscape.clusters, self.controller.settings.kubeconfig)
+            except ReconcilerError:
+                client.close()
+                raise
+            self.client, self._connection = client, key
         return self.client
 
     def _progress(self, message: str) -> None:

@@ -181,7 +181,9 @@ class _Executor:
             c.action == "create" and c.ref.kind == "Namespace" for c in target.changes)
         for change in target.changes:
             if change.action in ("create", "update") and change.desired is not None:
-                if not (new_namespace and change.ref.namespace):
+                if change.replace and not self.options.dry_run:
+                    self.client.delete(change.ref.kind, change.ref.namespace or None, change.ref.name)
+                if not (new_namespace and change.ref.namespace) and not (change.replace and self.options.dry_run):
                     self.client.apply(change.desired, dry_run=self.options.dry_run)
                 self.result.applied.append(f"{change.action} {change.ref}")
                 self.progress(f"{self.result.cluster}: {change.action}d {change.ref}")

@@ -22,7 +22,8 @@ from reconciler.config.load import YAML_SUFFIXES
 from reconciler.config.model import ClusterConnection, Landscape
 from reconciler.errors import InvalidRepository, ReconcilerError
 from reconciler.kube.client import ClusterClient
-from reconciler.kube.connect import connect
+from reconciler.kube.connect import connect, context_servers
+from reconciler.kube.identity import AliasedClusters, verify_distinct
 
 
 class _YamlFilter(watchfiles.DefaultFilter):
@@ -61,6 +62,12 @@ class DevLoop:
                     self.say(f"cluster {name}: {error}")
                     continue
             clients[name] = self._clients[name][1]
+        try:
+            verify_distinct(landscape.clusters, clients, context_servers(list(landscape.clusters.values()),
+                                                                         self.kubeconfig))
+        except AliasedClusters as error:
+            self.say(str(error))
+            return {}
         return clients
 
     def once(self, changed: Iterable[str] = ()) -> bool:

@@ -60,6 +60,10 @@ def _listing(changes: list[Change]) -> str:
 def _for_target(target: TargetPlan, result: ClusterResult, done: set[str], revision: str,
                 drift: bool) -> list[Notice]:
     short = revision[:12]
+    if target.foreign_namespace:
+        # Not even an Event goes into a namespace that is not this environment's: the refusal is told at home.
+        return [Notice(SYSTEM_NAMESPACE, REFUSED, f"revision {short} not applied to {target.key}: "
+                       + "; ".join(target.refusals), warning=True)]
     notices = []
     changed = [c for c in target.changes if c.action in ("create", "update", "delete", "orphan") and str(c.ref) in done]
     if target.removed and changed:
@@ -76,10 +80,9 @@ def _for_target(target: TargetPlan, result: ClusterResult, done: set[str], revis
                               + "; ".join(target.refusals), warning=True))
     conflicts = target.by_action("conflict")
     if conflicts:
-        names = ", ".join(f"{c.ref.kind} {c.ref.name}" for c in conflicts[:MAX_LISTED])
-        notices.append(Notice(target.namespace, REFUSED, f"revision {short}: left alone objects that exist but are "
-                              f"not managed by the reconciler: {names}; set adopt: true on the environment to take "
-                              "them over", warning=True))
+        names = "; ".join(f"{c.ref.kind} {c.ref.name} {c.reason}" for c in conflicts[:MAX_LISTED])
+        notices.append(Notice(target.namespace, REFUSED, f"revision {short}: left alone objects that are not this "
+                              f"environment's: {names}", warning=True))
     errors = errors_of(result, target.namespace)
     if errors:
         notices.append(Notice(target.namespace, APPLY_FAILED, f"revision {short}: " + "; ".join(errors),

@@ -7,11 +7,10 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from reconciler.config.model import ENVIRONMENT_LABEL, MANAGED_BY_VALUE
+from reconciler.config.model import ENVIRONMENT_LABEL, MANAGED_BY_VALUE, PLATFORM_LABEL
 
 SYSTEM_NAMESPACE = "reconciler-system"
 INVENTORY_LABEL = "reconciler/inventory"
-PLATFORM_LABEL = "reconciler/platform"
 PART_OF_LABEL = "app.kubernetes.io/part-of"
 DATA_KEY = "inventory.json"
 
@@ -97,7 +96,8 @@ def from_configmap(configmap: dict[str, Any]) -> Inventory | None:
             protected=bool(payload.get("protected", False)),
             on_remove=payload.get("onRemove", "orphan"),
             objects=tuple(ObjectRef.parse(text) for text in payload.get("objects", [])),
-            platform=payload.get("platform", ""),
+            # Inventories written before the payload named it carry the platform in their label only.
+            platform=payload.get("platform") or configmap.get("metadata", {}).get("labels", {}).get(PLATFORM_LABEL, ""),
         )
     except (KeyError, ValueError, TypeError):
         return None

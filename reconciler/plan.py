@@ -12,7 +12,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from reconciler.config.model import ENVIRONMENT_LABEL, FIELD_MANAGER, MANAGED_BY_LABEL, MANAGED_BY_VALUE, Target
+from reconciler import ownership
+from reconciler.config.model import ENVIRONMENT_LABEL, FIELD_MANAGER, Target
 from reconciler.inventory import Inventory, ObjectRef
 from reconciler.quantity import parse_quantity, quantities_equal
 from reconciler.render.objects import APPLY_ORDER
@@ -47,6 +48,7 @@ class Change:
     live: Object | None = None
     diffs: list[FieldDiff] = field(default_factory=list)
     reason: str = ""
+    replace: bool = False  # a field the API server never changes differs: deleted, then created again
 
 
 @dataclass
@@ -61,6 +63,7 @@ class TargetPlan:
     warnings: list[str] = field(default_factory=list)
     refusals: list[str] = field(default_factory=list)
     held: str = ""  # why pending changes wait (a change window is closed); nothing is written while set
+    foreign_namespace: bool = False  # the namespace is not this environment's: refused, nothing is written into it
 
     @property
     def key(self) -> str:
@@ -176,10 +179,6 @@ def object_diffs(desired: Object, live: Object) -> list[FieldDiff]:
     return [*contained_diffs(desired, live), *removed_fields(desired, live)]
 
 
-def is_ours(obj: Object) -> bool:
-    return bool(obj.get("metadata", {}).get("labels", {}).get(MANAGED_BY_LABEL) == MANAGED_BY_VALUE)
-
-
 # -- planning --------------------------------------------------------------------------------------------------------
 
 def _order(ref: ObjectRef) -> tuple[int, str, str]:
@@ -192,25 +191,34 @@ def plan_target(target: Target, desired: list[Object], live: dict[ObjectRef, Obj
     result = TargetPlan(target.cluster.name, target.namespace, target.environment.name,
                         protected=target.environment.protected)
     wanted = {ObjectRef.of(obj): obj for obj in desired}
+    if _refuse_foreign_namespace(target, wanted, live, inventory, result):
+        return result
+    taken: list[str] = []
     for ref, obj in wanted.items():
         current = live.get(ref)
         if current is None:
             result.changes.append(Change("create", ref, desired=obj))
-        elif not is_ours(current) and not target.environment.adopt:
-            owner = current.get("metadata", {}).get("labels", {}).get(MANAGED_BY_LABEL, "nobody")
-            result.changes.append(Change("conflict", ref, desired=obj, live=current, reason=(
-                f"exists and is not managed by the reconciler (managed-by: {owner}); it is left alone. "
-                "Delete or rename it, or set `adopt: true` on the environment to take it over")))
-        else:
-            diffs = object_diffs(obj, current)
-            result.changes.append(Change("update" if diffs else "unchanged", ref, desired=obj, live=current,
-                                         diffs=diffs))
-            if ref.kind == "ResourceQuota":
-                result.warnings.extend(_quota_below_usage(target, obj, current))
+            continue
+        verdict = ownership.judge(target, ref, current, inventory)
+        if verdict.claim == "take-over":
+            taken.append(str(verdict.owner))
+        if verdict.claim == "conflict":
+            result.changes.append(Change("conflict", ref, desired=obj, live=current, reason=verdict.reason))
+            continue
+        diffs = object_diffs(obj, current)
+        change = Change("update" if diffs else "unchanged", ref, desired=obj, live=current, diffs=diffs,
+                        reason=verdict.reason)
+        result.changes.append(_replace_if_immutable(change))
+        if ref.kind == "ResourceQuota":
+            result.warnings.extend(_quota_below_usage(target, obj, current))
+    if taken:
+        result.warnings.append(f"takes over {len(taken)} object(s) of {', '.join(sorted(set(taken)))} (takeOver): "
+                               f"their labels change to environment {target.environment.name}; remove takeOver from "
+                               "the environment once this is applied")
     previous = set(inventory.objects) if inventory else set()
     for ref in sorted(previous - set(wanted), key=_order, reverse=True):
         current = live.get(ref)
-        if current is None or not is_ours(current):
+        if current is None or inventory is None or not ownership.may_prune(current, inventory):
             continue  # already gone, or no longer ours: never deleted, and it leaves the inventory
         if ref.kind == "Namespace":
             result.changes.append(Change("keep", ref, live=current, reason="a namespace is never deleted implicitly"))
@@ -220,12 +228,46 @@ def plan_target(target: Target, desired: list[Object], live: dict[ObjectRef, Obj
     return result
 
 
+# Fields the API server refuses to change (a Deployment's selector names the environment, so a takeOver changes it).
+IMMUTABLE_FIELDS = {"Deployment": ("spec.selector",)}
+
+
+def _replace_if_immutable(change: Change) -> Change:
+    immutable = IMMUTABLE_FIELDS.get(change.ref.kind, ())
+    if not any(diff.path.startswith(immutable) for diff in change.diffs):
+        return change
+    change.replace = True
+    change.reason = "; ".join(filter(None, (change.reason, "its spec.selector cannot change: it is deleted and "
+                                            "created again (its pods restart)")))
+    return change
+
+
+def _refuse_foreign_namespace(target: Target, wanted: dict[ObjectRef, Object], live: dict[ObjectRef, Object],
+                              inventory: Inventory | None, result: TargetPlan) -> bool:
+    """A namespace that is not this environment's is left alone whole: not one object is written into it."""
+    ref = ObjectRef("Namespace", "", target.namespace)
+    current = live.get(ref)
+    why = ownership.foreign_inventory(target, inventory)
+    if why is None and current is not None:
+        verdict = ownership.judge(target, ref, current, inventory)
+        why = verdict.reason if verdict.claim == "conflict" else None
+    if why is None:
+        return False
+    result.foreign_namespace = True
+    if current is not None:
+        result.changes.append(Change("conflict", ref, desired=wanted.get(ref), live=current, reason=why))
+    result.refusals.append(f"namespace {target.namespace} on cluster {target.cluster.name} {why}. Nothing of "
+                           f"environment {target.environment.name} is written into it (no binding, quota, policy, "
+                           "agent or inventory entry)")
+    return True
+
+
 def plan_removed(inventory: Inventory, cluster: str, live: dict[ObjectRef, Object],
                  options: PlanOptions) -> TargetPlan:
     """The plan of a target whose environment left the repository: orphan (default) or delete, never silently."""
     result = TargetPlan(cluster, inventory.namespace, inventory.environment, protected=inventory.protected,
                         removed=True, on_remove=inventory.on_remove)
-    present = [ref for ref in inventory.objects if ref in live and is_ours(live[ref])]
+    present = [ref for ref in inventory.objects if ref in live and ownership.may_prune(live[ref], inventory)]
     if inventory.protected:
         result.refusals.append(
             f"environment {inventory.environment} is protected and was removed from the repository: nothing is "

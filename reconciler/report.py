@@ -30,7 +30,7 @@ def _counts(target: TargetPlan) -> str:
 def _change_lines(change: Change, color: bool) -> list[str]:
     code = COLORS.get(change.action, "")
     lines = [_paint(f"    {SYMBOLS[change.action]} {change.ref}", code, color)]
-    if change.reason and change.action != "update":
+    if change.reason:  # an update has one only when it is a step of its own: adopted, taken over, replaced
         lines.append(f"        {change.reason}")
     lines.extend(f"        {diff}" for diff in change.diffs)
     return lines

@@ -14,12 +14,16 @@ DEFAULT_MASS_DELETE_PERCENT = 25
 MANAGED_BY_LABEL = "app.kubernetes.io/managed-by"
 MANAGED_BY_VALUE = "reconciler"
 ENVIRONMENT_LABEL = "reconciler/environment"
+PLATFORM_LABEL = "reconciler/platform"  # several environments repositories (Platforms) may share a cluster
+POD_SECURITY_LABEL = "pod-security.kubernetes.io/"  # + enforce, warn, audit: the namespace's Pod Security level
+DEFAULT_POD_SECURITY: Literal["baseline"] = "baseline"
 FIELD_MANAGER = "reconciler"  # the one server-side apply field manager of every write
 # Namespaces the reconciler never manages: they belong to Kubernetes itself or to the reconciler.
 RESERVED_NAMESPACES = frozenset({"default", "kube-system", "kube-public", "kube-node-lease", "reconciler-system"})
 
 OnRemove = Literal["orphan", "delete"]
 Network = Literal["isolated", "open"]
+PodSecurity = Literal["privileged", "baseline", "restricted"]
 RiskLevel = Literal["info", "warn", "block"]
 
 
@@ -86,6 +90,7 @@ class Cluster:
 class ServiceAccountRef:
     namespace: str
     name: str
+    location: Location | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -150,6 +155,23 @@ class Environment:
     labels: dict[str, str]
     targets: tuple[tuple[str, str], ...]  # (cluster, namespace)
     location: Location
+    pod_security: PodSecurity = DEFAULT_POD_SECURITY
+    # Previous owners whose objects and namespaces this environment may take over: a move made explicit in git.
+    take_over: tuple[Owner, ...] = ()
+
+
+@dataclass(frozen=True)
+class Owner:
+    """Who an object belongs to, by its labels: an environment of a Platform ("" for objects labelled before
+    the platform label existed)."""
+
+    environment: str
+    platform: str
+
+    def __str__(self) -> str:
+        if not self.platform:
+            return f"environment {self.environment!r} (no platform label)"
+        return f"environment {self.environment!r} of Platform {self.platform!r}"
 
 
 @dataclass(frozen=True)
@@ -159,6 +181,7 @@ class Target:
     environment: Environment
     cluster: Cluster
     namespace: str
+    platform: str = ""  # the Platform's name, rendered as a label on every object
 
     @property
     def key(self) -> str:

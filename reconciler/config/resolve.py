@@ -1,8 +1,8 @@
 """Schema-valid documents -> a resolved :class:`Landscape`, or every reference error found on the way.
 
 Profiles and ``extends`` merge in the order listed (see :mod:`reconciler.config.merge`); an environment's own
-values win. ``targets``, ``protected``, ``onRemove`` and ``adopt`` describe one environment and are never
-inherited. Each target becomes one :class:`Target`.
+values win. ``targets``, ``protected``, ``onRemove``, ``adopt`` and ``takeOver`` describe one environment and are
+never inherited. Each target becomes one :class:`Target`.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from reconciler.config.located import Document, LocatedDict, LocatedList
 from reconciler.config.merge import merge
 from reconciler.errors import ConfigError, Location
 
-NOT_INHERITED = frozenset({"extends", "targets", "protected", "onRemove", "adopt"})
+NOT_INHERITED = frozenset({"extends", "targets", "protected", "onRemove", "adopt", "takeOver"})
 QUOTA_RESOURCES = {
     "cpu": "requests.cpu",
     "memory": "requests.memory",
@@ -163,12 +163,15 @@ class _Resolver:
         teams = {}
         for name, document in sorted(self.named("Team").items()):
             spec = document.body["spec"]
+            self.errors.extend(rules.team_subjects(document))
+            accounts = spec.get("serviceAccounts", LocatedList(document.location))
             teams[name] = model.Team(
                 name=name,
                 groups=tuple(spec.get("groups", ())),
                 users=tuple(spec.get("users", ())),
                 service_accounts=tuple(
-                    model.ServiceAccountRef(sa["namespace"], sa["name"]) for sa in spec.get("serviceAccounts", ())
+                    model.ServiceAccountRef(sa["namespace"], sa["name"], accounts.where(index))
+                    for index, sa in enumerate(accounts)
                 ),
                 location=document.location,
             )
@@ -235,8 +238,10 @@ class _Resolver:
                            f"unknown cluster {cluster!r}" + _suggest(cluster, clusters))
             self.errors.extend(rules.reserved_namespace(target, index, platform))
             targets.append((cluster, namespace))
-        access = self.access(settings, platform, teams)
+        access = self.access(settings, platform, teams, (document.name, {namespace for _, namespace in targets}))
         self.errors.extend(rules.limits_without_default(settings.get("limits", LocatedDict(document.location))))
+        self.errors.extend(rules.pod_security(settings, document.location, self.guardrails))
+        self.errors.extend(rules.take_over_itself(document, platform.name))
         if (document.kind, document.name) not in self.incomplete:
             self.errors.extend(rules.incomplete_agent(document, settings))
         agent = self.agent(document.name, settings, [clusters[c] for c, _ in targets if c in clusters])
@@ -253,10 +258,14 @@ class _Resolver:
             labels=dict(settings.get("labels", {})),
             targets=tuple(targets),
             location=document.location,
+            pod_security=settings.get("podSecurity", model.DEFAULT_POD_SECURITY),
+            take_over=tuple(model.Owner(owner["environment"], owner.get("platform", platform.name))
+                            for owner in spec.get("takeOver", ())),
         )
 
-    def access(self, settings: LocatedDict, platform: model.Platform,
-               teams: dict[str, model.Team]) -> tuple[model.Access, ...]:
+    def access(self, settings: LocatedDict, platform: model.Platform, teams: dict[str, model.Team],
+               environment: tuple[str, set[str]]) -> tuple[model.Access, ...]:
+        """The environment's bindings; ``environment`` is its name and the namespaces of its targets."""
         entries = settings.get("access", [])
         result = []
         for index, entry in enumerate(entries):
@@ -265,6 +274,13 @@ class _Resolver:
             name = entry[subject]
             if subject == "team" and name not in teams and self.reportable("Team", name):
                 self.error(entry.where("team"), f"{field}.team", f"unknown team {name!r}" + _suggest(name, teams))
+            if subject == "team" and name in teams:
+                self.errors.extend(rules.foreign_service_accounts(
+                    teams[name], environment[0], environment[1], entry["role"], entry.where("team"), f"{field}.team",
+                    self.guardrails))
+            why = rules.system_subject(name, "user") if subject == "user" else None
+            if why is not None:
+                self.error(entry.where("user"), f"{field}.user", why)
             if entry["role"] not in platform.allowed_cluster_roles:
                 allowed = ", ".join(platform.allowed_cluster_roles)
                 self.error(entry.where("role"), f"{field}.role",
@@ -332,7 +348,7 @@ class _Resolver:
                     continue
                 claimed[key] = (name, where)
                 if key[0] in clusters:
-                    targets.append(model.Target(environment, clusters[key[0]], key[1]))
+                    targets.append(model.Target(environment, clusters[key[0]], key[1], platform.name))
         for env_name in platform.risk_by_environment:
             if env_name not in environments and self.reportable("Environment", env_name):
                 document = self.named("Platform")[platform.name]

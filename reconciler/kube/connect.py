@@ -1,10 +1,14 @@
 """One client per cluster, from the Cluster's connection: a kubeconfig context, the in-cluster service account,
-or a kubeconfig stored in a Secret (read through the cluster the reconciler itself runs in)."""
+or a kubeconfig stored in a Secret (read through the cluster the reconciler itself runs in).
+
+Clients for a landscape are built by :func:`connect_all`, which also proves that no two Cluster documents reach
+the same API server before anything is written (see :mod:`reconciler.kube.identity`)."""
 
 from __future__ import annotations
 
 import base64
 import os
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +18,7 @@ from kubernetes import config as k8s_config
 from kubernetes.config.config_exception import ConfigException
 
 from reconciler.config.model import Cluster
+from reconciler.kube import identity
 from reconciler.kube.client import ClusterClient
 from reconciler.kube.errors import ConnectionConfigError, KubeError
 
@@ -99,3 +104,74 @@ def _home_api(kubeconfig: Path | None) -> k8s.ApiClient:
         except (ConfigException, OSError) as exc:
             raise ConnectionConfigError(f"cannot find the cluster holding kubeconfig Secrets: {exc}") from exc
     return k8s.ApiClient(configuration)
+
+
+def _kubeconfig_files(kubeconfig: Path | None) -> list[Path]:
+    if kubeconfig is not None:
+        return [kubeconfig]
+    listed = os.environ.get("KUBECONFIG")
+    if listed:
+        return [Path(item) for item in listed.split(os.pathsep) if item]
+    return [Path.home() / ".kube" / "config"]
+
+
+def context_servers(clusters: Sequence[Cluster], kubeconfig: Path | None) -> dict[str, str]:
+    """The server URL each context connection names, read from the kubeconfig without connecting or running
+    credential plugins; clusters whose context is not there are left out (they may not be ours to reach)."""
+    contexts: dict[str, str] = {}
+    servers: dict[str, str] = {}
+    for path in _kubeconfig_files(kubeconfig):
+        try:
+            document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except (OSError, yaml.YAMLError):
+            continue
+        for entry in document.get("contexts") or []:
+            contexts.setdefault(str(entry.get("name")), str((entry.get("context") or {}).get("cluster")))
+        for entry in document.get("clusters") or []:
+            servers.setdefault(str(entry.get("name")), str((entry.get("cluster") or {}).get("server", "")))
+    return {
+        cluster.name: servers[contexts[cluster.connection.context]]
+        for cluster in clusters
+        if cluster.connection.context in contexts and servers.get(contexts[cluster.connection.context])
+    }
+
+
+def connect_all(clusters: Mapping[str, Cluster], names: Sequence[str], kubeconfig: Path | None = None,
+                ) -> tuple[dict[str, ClusterClient], dict[str, ConnectionConfigError]]:
+    """Clients for the clusters ``names``; a cluster whose credentials cannot be used fails alone.
+
+    Raises AliasedClusters when two Cluster documents reach one API server: by the URLs of every context the
+    kubeconfig resolves (also of clusters not selected), then by the kube-system UID of the connected ones."""
+    clients: dict[str, ClusterClient] = {}
+    failed: dict[str, ConnectionConfigError] = {}
+    for name in names:
+        try:
+            clients[name] = connect(clusters[name], kubeconfig)
+        except ConnectionConfigError as error:
+            failed[name] = error
+    try:
+        identity.verify_distinct(clusters, clients, context_servers(list(clusters.values()), kubeconfig))
+    except identity.AliasedClusters:
+        for client in clients.values():
+            client.close()
+        raise
+    return clients, failed
+
+
+def verify_worker(cluster: Cluster, client: ClusterClient, clusters: Mapping[str, Cluster],
+                  kubeconfig: Path | None) -> None:
+    """A controller worker's own proof that no other Cluster document reaches its server: against every other
+    cluster this installation can reach (one GET each), and the URLs of every context the kubeconfig resolves."""
+    others: dict[str, ClusterClient] = {}
+    for name, other in clusters.items():
+        if name != cluster.name:
+            try:
+                others[name] = connect(other, kubeconfig)
+            except ConnectionConfigError:
+                continue  # one reconciler per cluster holds no credentials for the others
+    try:
+        identity.verify_distinct(clusters, {**others, cluster.name: client},
+                                 context_servers(list(clusters.values()), kubeconfig), only=cluster.name)
+    finally:
+        for other_client in others.values():
+            other_client.close()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from reconciler.config.model import Platform, Target
+from reconciler.config.model import POD_SECURITY_LABEL, Platform, Target
 from reconciler.render.objects import Manifest, manifest
 
 QUOTA_NAME = "environment-quota"
@@ -12,7 +12,8 @@ ISOLATION_NAME = "environment-isolation"
 
 def render(target: Target, platform: Platform) -> list[Manifest]:
     environment = target.environment
-    objects = [manifest("v1", "Namespace", target.namespace, target, namespaced=False)]
+    objects = [manifest("v1", "Namespace", target.namespace, target, namespaced=False,
+                        extra_labels=pod_security_labels(environment.pod_security))]
     if environment.quota:
         objects.append(manifest("v1", "ResourceQuota", QUOTA_NAME, target, spec={"hard": dict(environment.quota)}))
     if environment.limits:
@@ -21,6 +22,12 @@ def render(target: Target, platform: Platform) -> list[Manifest]:
     if environment.network == "isolated":
         objects.append(_isolation(target, platform))
     return objects
+
+
+def pod_security_labels(level: str) -> dict[str, str]:
+    """Pod Security admission enforces the level; warn and audit at the same level show in kubectl and in the
+    audit log why a pod was refused."""
+    return {f"{POD_SECURITY_LABEL}{mode}": level for mode in ("enforce", "warn", "audit")}
 
 
 def _isolation(target: Target, platform: Platform) -> Manifest:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from reconciler.config.model import ENVIRONMENT_LABEL, MANAGED_BY_LABEL, MANAGED_BY_VALUE, Target
+from reconciler.config.model import ENVIRONMENT_LABEL, MANAGED_BY_LABEL, MANAGED_BY_VALUE, PLATFORM_LABEL, Target
 
 Manifest = dict[str, Any]
 
@@ -25,11 +25,14 @@ APPLY_ORDER = (
 
 
 def labels(target: Target, **extra: str) -> dict[str, str]:
+    """Ownership is all three labels together (and the inventory): the reconciler, the environment and the
+    Platform, since several environments repositories may share a cluster."""
     return {
         **target.environment.labels,
         **extra,
         MANAGED_BY_LABEL: MANAGED_BY_VALUE,
         ENVIRONMENT_LABEL: target.environment.name,
+        PLATFORM_LABEL: target.platform,
     }
 
 

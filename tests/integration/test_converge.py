@@ -227,7 +227,8 @@ def test_an_object_that_is_not_ours_is_a_conflict_unless_adopted(
     shared.request("POST", "/api/v1/namespaces/l-dev/configmaps", "create cm", body=theirs)
     capsys.readouterr()
     assert run_cli("apply", repo, "--kubeconfig", kubeconfig, "--cluster", "shared") == 1
-    assert "x ConfigMap/l-dev/ml-agent-config" in capsys.readouterr().out
+    # The namespace is not ours either, so the whole target is refused: the ConfigMap is not even looked at.
+    assert "x Namespace/l-dev" in capsys.readouterr().out
     live = shared.get("ConfigMap", "l-dev", "ml-agent-config")
     assert live is not None and live["data"] == {"owner": "someone else"}
     edit(repo, "environments/dev.yaml", "  extends: [standard]\n", "  extends: [standard]\n  adopt: true\n")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +44,7 @@ def _live(objects: list[dict[str, Any]]) -> dict[ObjectRef, dict[str, Any]]:
 
 
 def _inventory(objects: list[dict[str, Any]], **extra: Any) -> Inventory:
+    extra.setdefault("platform", "ml-platform")
     return Inventory("ml-dev", "dev", "abc", "now", objects=tuple(ObjectRef.of(o) for o in objects), **extra)
 
 
@@ -97,14 +99,12 @@ def test_an_object_that_is_not_ours_is_a_conflict_unless_adopted(landscape: Land
     del live[ref]["metadata"]["labels"]["app.kubernetes.io/managed-by"]
     result = plan_target(dev, desired, live, _inventory(desired), OPTIONS)
     assert [c.ref for c in result.by_action("conflict")] == [ref]
-    adopting = Target(_adopting(dev), dev.cluster, dev.namespace)
+    adopting = dataclasses.replace(dev, environment=_adopting(dev))
     result = plan_target(adopting, desired, live, _inventory(desired), OPTIONS)
     assert not result.by_action("conflict")
 
 
 def _adopting(target: Target) -> Any:
-    import dataclasses
-
     return dataclasses.replace(target.environment, adopt=True)
 
 

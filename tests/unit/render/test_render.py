@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from reconciler.config import Landscape, load_landscape
-from reconciler.config.model import ENVIRONMENT_LABEL, MANAGED_BY_LABEL
+from reconciler.config import Guardrails, Landscape, load_landscape
+from reconciler.config.model import ENVIRONMENT_LABEL, MANAGED_BY_LABEL, PLATFORM_LABEL
 from reconciler.render import render_landscape, render_target
 from reconciler.render.agent import AGENT_NAME
 from reconciler.render.objects import APPLY_ORDER, Manifest
@@ -33,13 +33,26 @@ def test_every_target_renders_the_objects_of_an_environment(sample_rendered: dic
         assert kinds == set(APPLY_ORDER)
 
 
-def test_every_object_carries_the_two_labels(sample_rendered: dict[str, list[Manifest]]) -> None:
+def test_every_object_carries_the_ownership_labels(sample_rendered: dict[str, list[Manifest]]) -> None:
     environment_of = {"shared/ml-dev": "dev", "shared/ml-staging": "staging", "gpu/ml-prod": "prod"}
     for key, objects in sample_rendered.items():
         for manifest in objects:
             labels = manifest["metadata"]["labels"]
             assert labels[MANAGED_BY_LABEL] == "reconciler", manifest["metadata"]
             assert labels[ENVIRONMENT_LABEL] == environment_of[key], manifest["metadata"]
+            assert labels[PLATFORM_LABEL] == "ml-platform", manifest["metadata"]
+
+
+def test_the_namespace_enforces_the_environments_pod_security_level(sample_copy: Repo) -> None:
+    prod = sample_copy.root / "environments/prod.yaml"
+    prod.write_text(prod.read_text().replace("  protected: true\n", "  protected: true\n  podSecurity: restricted\n"))
+    landscape = sample_copy.landscape()
+    for target, level in ((landscape.select(environment="prod")[0], "restricted"),
+                          (landscape.select(environment="dev")[0], "baseline")):
+        labels = find(render_target(target, landscape), "Namespace")["metadata"]["labels"]
+        assert {k: v for k, v in labels.items() if k.startswith("pod-security.")} == {
+            "pod-security.kubernetes.io/enforce": level, "pod-security.kubernetes.io/warn": level,
+            "pod-security.kubernetes.io/audit": level}
 
 
 def test_namespaced_objects_live_in_the_targets_namespace(sample_rendered: dict[str, list[Manifest]]) -> None:
@@ -78,8 +91,17 @@ def test_role_bindings_take_their_subjects_from_the_team(sample_rendered: dict[s
     assert binding["subjects"] == [
         {"kind": "Group", "apiGroup": "rbac.authorization.k8s.io", "name": "oidc:platform"},
         {"kind": "User", "apiGroup": "rbac.authorization.k8s.io", "name": "carol@example.com"},
-        {"kind": "ServiceAccount", "namespace": "polyaxon", "name": "polyaxon-operator"},
     ]
+
+
+def test_a_service_account_the_guardrails_allow_is_a_subject(sample_copy: Repo) -> None:
+    teams = sample_copy.root / "teams/teams.yaml"
+    teams.write_text(teams.read_text().replace("  users: [carol@example.com]\n", "  users: [carol@example.com]\n"
+                                               "  serviceAccounts: [{namespace: polyaxon, name: operator}]\n"))
+    landscape = load_landscape(sample_copy.root, Guardrails(service_account_namespaces=frozenset({"polyaxon"})))
+    binding = find(render_target(landscape.select(environment="prod")[0], landscape), "RoleBinding",
+                   "access-team-platform-admin")
+    assert binding["subjects"][-1] == {"kind": "ServiceAccount", "namespace": "polyaxon", "name": "operator"}
 
 
 def test_access_differs_per_environment(sample_rendered: dict[str, list[Manifest]]) -> None:
