@@ -206,14 +206,16 @@ def _ask(client: ClusterClient, target: Target, subject: Subject, check: Check) 
         return error
 
 
-def prove_access(landscape: Landscape, targets: tuple[Target, ...],
-                 clients: dict[str, ClusterClient] | None) -> AccessReport:
-    """The access git declares for ``targets``; with ``clients``, every subject checked on every target's cluster."""
+def prove_access(landscape: Landscape, targets: tuple[Target, ...], clients: dict[str, ClusterClient] | None,
+                 unusable: dict[str, str] | None = None) -> AccessReport:
+    """The access git declares for ``targets``; with ``clients``, every subject checked on every target's cluster.
+    ``unusable`` names clusters whose credentials could not be used, with the reason: each is one error."""
     found = access.grants(landscape, targets)
     environments = tuple(dict.fromkeys(t.environment.name for t in sorted(targets, key=_environment_order)))
     live = None
     if clients is not None:
         live = LiveAccess()
+        live.errors += [f"cluster {name}: {reason}" for name, reason in sorted((unusable or {}).items())]
         subjects = subjects_of(found, [s for team in landscape.teams for s in access.team_subjects(landscape, team)])
         for name, client in sorted(clients.items()):
             part = check_cluster(client, tuple(t for t in targets if t.cluster.name == name), found, subjects)

@@ -327,12 +327,12 @@ def _access(args: argparse.Namespace) -> int:
     landscape = config.load_landscape(args.repo)
     _check_filters(landscape, args.cluster, args.env)
     targets = landscape.select(args.cluster, args.env)
-    clients = None
+    clients, unusable = None, {}
     if args.kubeconfig:
-        clients = {name: connect(landscape.clusters[name], args.kubeconfig)
-                   for name in sorted({target.cluster.name for target in targets})}
+        clients, failed = connect_all(landscape.clusters, sorted({t.cluster.name for t in targets}), args.kubeconfig)
+        unusable = {name: str(error) for name, error in failed.items()}
     try:
-        found = access_live.prove_access(landscape, targets, clients)
+        found = access_live.prove_access(landscape, targets, clients, unusable)
     finally:
         for client in (clients or {}).values():
             client.close()

@@ -11,7 +11,7 @@ import pytest
 from reconciler import access, access_live, cli, config, report_access
 from reconciler.access import Subject
 from reconciler.access_live import CHECKS, Cell, LiveAccess, identity_of, rules_allow
-from reconciler.config.model import Access, Landscape
+from reconciler.config.model import Access, Landscape, ServiceAccountRef
 
 SAMPLE = Path(__file__).resolve().parents[2] / "sample-repo"
 
@@ -30,7 +30,13 @@ def _with_access(landscape: Landscape, environment: str, *entries: Access) -> La
                                targets=targets)
 
 
+def _with_team_service_account(landscape: Landscape, team: str, namespace: str, name: str) -> Landscape:
+    changed = dataclasses.replace(landscape.teams[team], service_accounts=(ServiceAccountRef(namespace, name),))
+    return dataclasses.replace(landscape, teams={**landscape.teams, team: changed})
+
+
 def test_the_matrix_expands_each_team_to_its_groups_users_and_service_accounts(sample: Landscape) -> None:
+    sample = _with_team_service_account(sample, "platform", "polyaxon", "polyaxon-operator")
     found = access.grants(sample)
     assert access.matrix(found) == {
         "team platform": {"dev": ("admin",), "staging": ("admin",), "prod": ("admin",)},
@@ -49,6 +55,7 @@ def test_a_user_granted_directly_is_a_row_of_its_own(sample: Landscape) -> None:
 
 
 def test_changes_name_every_member_who_gains_or_loses_a_role_and_where(sample: Landscape) -> None:
+    sample = _with_team_service_account(sample, "platform", "polyaxon", "polyaxon-operator")
     after = _with_access(sample, "prod", Access("team", "vision", "edit"), Access("user", "dave@example.com", "view"))
     changes = {(str(c.subject), c.via, c.describe(), c.targets) for c in access.changes(sample, after)}
     assert changes == {
@@ -126,11 +133,12 @@ def test_the_access_command_needs_no_cluster(capsys: pytest.CaptureFixture[str])
 
 
 def test_an_unreachable_cluster_is_an_error_that_names_it(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    closed = {"server": "https://127.0.0.1:1", "insecure-skip-tls-verify": True}
+    closed = {"shared": {"server": "https://127.0.0.1:2", "insecure-skip-tls-verify": True},
+              "gpu": {"server": "https://127.0.0.1:1", "insecure-skip-tls-verify": True}}
     kubeconfig = tmp_path / "kubeconfig"
     kubeconfig.write_text(json.dumps({
         "apiVersion": "v1", "kind": "Config", "current-context": "shared",
-        "clusters": [{"name": name, "cluster": closed} for name in ("shared", "gpu")],
+        "clusters": [{"name": name, "cluster": closed[name]} for name in ("shared", "gpu")],
         "users": [{"name": "admin", "user": {"token": "unused"}}],
         "contexts": [{"name": name, "context": {"cluster": name, "user": "admin"}} for name in ("shared", "gpu")],
     }))
