@@ -269,7 +269,7 @@ def test_mass_deletion_over_the_platform_share(git_repo: GitRepo) -> None:
     result = git_repo.diff()
     finding = _only(rules(result), "mass-deletion")
     assert (finding.severity, finding.target) == ("block", "shared/ml-dev")
-    assert "deletes 5 of the 10 objects" in finding.reason and "--allow-mass-delete" in finding.reason
+    assert "deletes 4 of the 9 objects" in finding.reason and "--allow-mass-delete" in finding.reason
     assert result.exit_code == 3
 
 
