@@ -15,6 +15,7 @@ from reconciler import inventory
 from reconciler.kube.client import ClusterClient
 from reconciler.kube.errors import Forbidden
 from reconciler.render.agent import AGENT_BINDING, AGENT_CLUSTER_ROLE
+from testenv import polling
 
 from ..support import clients
 from .conftest import StartController
@@ -45,8 +46,9 @@ def test_the_deployment_manifests_are_least_privilege_and_sufficient(
                                    "get lease")
     assert held["spec"]["holderIdentity"] == status["leader"]["identity"]
     prod = f"{remote.prefix}-prod"
-    events = admin["gpu"].request("GET", f"/api/v1/namespaces/{prod}/events", "list events")
-    assert any(e["reason"] == "Converged" for e in events["items"])
+    # Events follow the status update: wait for the one of this revision.
+    polling.until(lambda: any(e["reason"] == "Converged" for e in admin["gpu"].request(
+        "GET", f"/api/v1/namespaces/{prod}/events", "list events")["items"]), timeout=30, what="a Converged event")
     binding = admin["gpu"].get("RoleBinding", prod, AGENT_BINDING)
     assert binding is not None and binding["roleRef"]["name"] == AGENT_CLUSTER_ROLE
 
