@@ -6,7 +6,8 @@ import ast
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[2] / "reconciler"
-PURE = ("config", "render", "plan.py", "policy.py", "diff.py", "windows.py", "quantity.py", "inventory.py")
+PURE = ("config", "render", "plan.py", "policy.py", "diff.py", "windows.py", "quantity.py", "inventory.py",
+        "rolecheck.py")
 
 
 def _imports(path: Path) -> set[str]:
