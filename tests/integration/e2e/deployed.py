@@ -73,16 +73,23 @@ def install(admin: dict[str, ClusterClient], kubeconfig: Path, out: Path) -> Pat
 
 
 def wait_until_enforced(reconciler: ClusterClient, timeout: float = 30.0) -> None:
-    """The API server loads a new admission policy asynchronously: wait until it denies the reconciler a write
-    that RBAC alone allows (a ConfigMap in kube-system, sent as a dry run so nothing is written meanwhile)."""
-    probe = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "admission-probe"}}
+    """The API server loads new admission policies asynchronously: wait until each denies the reconciler a write
+    that RBAC alone allows (sent as dry runs, so nothing is written meanwhile)."""
+    probes = {
+        "reconciler-confinement": ("/api/v1/namespaces/kube-system/configmaps",
+                                   {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "probe"}}),
+        "reconciler-guardrails": ("/api/v1/namespaces", {"apiVersion": "v1", "kind": "Namespace", "metadata": {
+            "name": "admission-probe", "labels": {
+                "app.kubernetes.io/managed-by": "reconciler", "reconciler/environment": "probe",
+                "pod-security.kubernetes.io/enforce": "privileged"}}}),
+    }
+    for policy, (path, body) in probes.items():
 
-    def denied() -> bool:
-        try:
-            reconciler.request("POST", "/api/v1/namespaces/kube-system/configmaps", "probe the admission policy",
-                               query={"dryRun": "All"}, body=probe)
-        except Forbidden as error:
-            return "ValidatingAdmissionPolicy 'reconciler-confinement'" in error.message
-        return False
+        def denied(path: str = path, body: dict[str, Any] = body, policy: str = policy) -> bool:
+            try:
+                reconciler.request("POST", path, f"probe {policy}", query={"dryRun": "All"}, body=body)
+            except Forbidden as error:
+                return f"ValidatingAdmissionPolicy '{policy}'" in error.message
+            return False
 
-    polling.until(denied, timeout=timeout, what="the admission policy reconciler-confinement to be enforced")
+        polling.until(denied, timeout=timeout, what=f"the admission policy {policy} to be enforced")
