@@ -39,10 +39,10 @@ def installed(args: argparse.Namespace, landscape: config.Landscape,
               clients: dict[str, ClusterClient]) -> tuple[config.Landscape, Installed]:
     """The landscape validated again if the clusters' guardrails differ from what it was loaded with; raises
     InvalidRepository (with path:line) when the repository asks for more than they allow."""
-    found = installed_guardrails(clients, given(args))
+    found = installed_guardrails(clients, landscape.guardrails if args.guardrails else None)
     for note in found.notes:
         print(f"guardrails: {note}", file=sys.stderr)
-    if len(found.notes) > 1 or (found.notes and given(args)):
+    if found.notes:
         print(f"guardrails: validating against {found.guardrails.source}", file=sys.stderr)
     if guardrails.same_limits(found.guardrails, landscape.guardrails):
         return landscape, found

@@ -14,6 +14,8 @@ from reconciler.kube.client import ClusterClient
 from testenv import controlplane
 
 from ..support import clients, edit, private_repo, run_cli
+from .conftest import StartController
+from .harness import GitRemote, git
 
 pytestmark = pytest.mark.integration
 RBAC = "rbac.authorization.k8s.io"
@@ -101,3 +103,25 @@ def test_a_dangerous_clusterrole_refuses_every_target_that_binds_it(
     assert f"({reason}" in out and "nothing in this target is written" in out
     assert admins["shared"].get("Namespace", None, "gr-dev") is None, "the refused target was not written"
     assert admins["shared"].get("Namespace", None, "gr-staging") is not None, "the other targets converged"
+
+
+def test_run_holds_every_revision_to_the_guardrails_it_read_at_start(
+        own_control_plane: controlplane.TestEnv, admins: dict[str, ClusterClient], tmp_path: Path,
+        start_controller: StartController) -> None:
+    install_guardrails(admins["gpu"], allowedClusterRoles="view\nedit\n", serviceAccountNamespaces="polyaxon")
+    remote = GitRemote(private_repo(tmp_path, "gc"), prefix="gc")
+    controller = start_controller("--repo", remote.url, "--interval", "1s", "--kubeconfig",
+                                  own_control_plane.kubeconfig)
+    bad = controller.wait_for(lambda: controller.status()["lastBadRevision"], timeout=60,
+                              what="the first revision refused against the guardrails of cluster gpu")
+    assert bad["revision"] == git(remote.work, "rev-parse", "HEAD")
+    assert any("platform.yaml:8: spec.allowedClusterRoles[2]: ClusterRole 'admin' is not allowed by the "
+               "installation's guardrails (the intersection of cluster gpu: ConfigMap reconciler-system/"
+               "reconciler-guardrails; built-in defaults" in error
+               for error in bad["errors"]), bad["errors"]
+    narrowed = remote.edit("platform.yaml", "[view, edit, admin]", "[view, edit]")
+    remote.edit("profiles/standard.yaml", "role: admin", "role: edit")
+    controller.wait_converged(git(remote.work, "rev-parse", "HEAD"))
+    assert narrowed != controller.status()["lastBadRevision"]["revision"]
+    binding = admins["shared"].get("RoleBinding", "gc-dev", "access-team-platform-edit")
+    assert binding is not None and binding["roleRef"]["name"] == "edit"

@@ -42,6 +42,9 @@ def test_the_deployment_manifests_are_least_privilege_and_sufficient(
     status = controller.status()
     assert all(c["lastError"] is None for c in status["clusters"].values()), status["clusters"]
     assert status["leader"]["isLeader"]
+    started = controller.log_path.read_text()  # the guardrails of both clusters were read at start
+    for cluster in ("gpu", "shared"):
+        assert f"cluster {cluster}: guardrails from ConfigMap reconciler-system/reconciler-guardrails" in started
     held = admin["shared"].request("GET", f"/apis/coordination.k8s.io/v1/namespaces/reconciler-system/leases/{lease}",
                                    "get lease")
     assert held["spec"]["holderIdentity"] == status["leader"]["identity"]
