@@ -4,6 +4,7 @@ denial. The same token can still do what the reconciler needs, so the policy is 
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -11,12 +12,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from kubernetes import client as k8s
 
 from reconciler.kube.client import ClusterClient
 from reconciler.kube.errors import Forbidden, KubeError
 from testenv import polling
 
-from ..support import clients, private_repo
+from ..support import api_as_token, clients, private_repo
 from .deployed import SERVICE_ACCOUNT, apply_deploy, install, wait_until_enforced
 
 pytestmark = pytest.mark.integration
@@ -27,6 +29,7 @@ OURS = {"app.kubernetes.io/managed-by": "reconciler", "reconciler/environment": 
 SUFFIX = uuid.uuid4().hex[:6]
 MANAGED, FOREIGN = f"conf-{SUFFIX}-mine", f"conf-{SUFFIX}-foreign"
 ME = {"kind": "ServiceAccount", "name": "reconciler", "namespace": "reconciler-system"}
+TOKENS: dict[str, str] = {}  # cluster -> the reconciler's token, set by the fixture
 
 
 Pair = tuple[ClusterClient, ClusterClient]
@@ -52,6 +55,7 @@ def cluster(kubeconfig: Path, tmp_path_factory: pytest.TempPathFactory) -> Itera
     as_reconciler = install(admins, kubeconfig, directory / "reconciler.kubeconfig")
     reconciler = clients(repo, as_reconciler)["shared"]
     wait_until_enforced(reconciler)
+    TOKENS["shared"] = json.loads(as_reconciler.read_text())["users"][-1]["user"]["token"]
     admin.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": FOREIGN}})
     reconciler.apply(namespace(MANAGED, OURS))
     admin.apply({"apiVersion": f"{RBAC}/v1", "kind": "Role", "metadata": {"name": "harmless", "namespace": MANAGED},
@@ -271,3 +275,17 @@ def test_without_the_guardrails_the_reconciler_binds_nothing_and_the_rest_of_the
         apply_deploy(admin)
         polling.until(lambda: reconciler.apply(grant, dry_run=True), timeout=30,
                       what="bindings allowed again with the guardrails back")
+
+
+def test_the_reconciler_token_cannot_impersonate(cluster: Pair, kubeconfig: Path) -> None:
+    api = api_as_token(kubeconfig, "shared", TOKENS["shared"])
+    try:
+        with pytest.raises(k8s.ApiException) as refused:
+            k8s.CoreV1Api(api).list_namespaced_secret(
+                "kube-system", _headers={"Impersonate-User": "admin", "Impersonate-Group": "system:masters"})
+    finally:
+        api.close()  # type: ignore[no-untyped-call]
+    assert refused.value.status == 403
+    # v1.36 checks constrained impersonation first: "cannot impersonate-on:user-info:list resource secrets ..."
+    message = json.loads(refused.value.body)["message"]
+    assert f'User "{SERVICE_ACCOUNT}" cannot impersonate' in message and "kube-system" in message, message
