@@ -57,7 +57,7 @@ def cluster(kubeconfig: Path, tmp_path_factory: pytest.TempPathFactory) -> Itera
     wait_until_enforced(reconciler)
     TOKENS["shared"] = json.loads(as_reconciler.read_text())["users"][-1]["user"]["token"]
     admin.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": FOREIGN}})
-    reconciler.apply(namespace(MANAGED, OURS))
+    reconciler.apply(namespace(MANAGED, {**OURS, "pod-security.kubernetes.io/enforce": "baseline"}))
     admin.apply({"apiVersion": f"{RBAC}/v1", "kind": "Role", "metadata": {"name": "harmless", "namespace": MANAGED},
                  "rules": [{"apiGroups": [""], "resources": ["configmaps"], "verbs": ["get"]}]})
     yield admin, reconciler
@@ -201,6 +201,11 @@ REFUSED: dict[str, tuple[Attempt, str | tuple[str, ...]]] = {
         apply(f"/api/v1/namespaces/{MANAGED}", namespace(
             MANAGED, {**OURS, "pod-security.kubernetes.io/enforce": "privileged"})),
         f"{GUARDRAILS}: the reconciler may not update namespaces {MANAGED}: Pod Security level privileged"),
+    "the Pod Security level of its own namespace removed": (
+        Attempt("PATCH", f"/api/v1/namespaces/{MANAGED}",
+                {"metadata": {"labels": {"pod-security.kubernetes.io/enforce": None}}}, "application/merge-patch+json"),
+        f"{POLICY}: the reconciler may not update namespaces {MANAGED}: it may change the Pod Security level of a "
+        "namespace within the guardrails, but not remove pod-security.kubernetes.io/enforce"),
     "a system Namespace with its labels": (
         apply("/api/v1/namespaces/kube-reconciled", namespace("kube-reconciled", OURS)),
         f"{POLICY}: the reconciler may not create namespaces kube-reconciled: it is a system namespace"),
