@@ -63,6 +63,9 @@ def cluster(kubeconfig: Path, tmp_path_factory: pytest.TempPathFactory) -> Itera
     yield admin, reconciler
     for name in (MANAGED, FOREIGN):
         admin.delete("Namespace", None, name)
+    # Finalized before the next test module, whose write counts the namespace controller would otherwise disturb.
+    polling.until(lambda: all(admin.get("Namespace", None, n) is None for n in (MANAGED, FOREIGN)), timeout=60,
+                  what="the test namespaces to be finalized")
 
 
 def namespace(name: str, labels: dict[str, str]) -> dict[str, Any]:
