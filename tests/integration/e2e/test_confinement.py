@@ -248,6 +248,9 @@ def test_what_the_reconciler_needs_is_still_allowed(cluster: Pair) -> None:
     assert reconciler.delete("ConfigMap", "reconciler-system", f"inventory.{MANAGED}")
     assert admin.get("RoleBinding", MANAGED, "agent") is not None
     assert reconciler.delete("RoleBinding", MANAGED, "team-admin")
+    removed = f"conf-{SUFFIX}-removed"  # an environment removed with onRemove: delete
+    reconciler.apply(namespace(removed, OURS))
+    assert reconciler.delete("Namespace", None, removed)
 
 
 def test_without_the_guardrails_the_reconciler_binds_nothing_and_the_rest_of_the_cluster_is_untouched(
