@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
-from reconciler import config, converge, report, report_diff
+from reconciler import config, converge, guardrails_cli, report, report_diff
 from reconciler import diff as change_diff
 from reconciler.errors import InvalidRepository, ReconcilerError
 from reconciler.kube.client import ClusterClient
@@ -63,6 +63,7 @@ def _build_parser() -> argparse.ArgumentParser:
         "path:line: field: message. Exit 0 when valid, 1 otherwise.",
     )
     _repo_argument(validate)
+    guardrails_cli.add_argument(validate)
     validate.set_defaults(handler=_validate)
 
     render = commands.add_parser(
@@ -75,6 +76,7 @@ def _build_parser() -> argparse.ArgumentParser:
     render.add_argument("--env", help="only this environment")
     render.add_argument("-o", "--output", choices=("yaml", "json"), default="yaml", help="output format")
     render.add_argument("--out", type=Path, metavar="DIR", help="write one file per cluster and namespace under DIR")
+    guardrails_cli.add_argument(render)
     render.set_defaults(handler=_render)
 
     plan = commands.add_parser(
@@ -117,16 +119,17 @@ def _cluster_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--env", help="only this environment (removed environments are then not considered)")
     parser.add_argument("--allow-mass-delete", action="store_true",
                         help="allow a plan that deletes more than the Platform's massDeletePercent of a target")
+    guardrails_cli.add_argument(parser)
 
 
 def _validate(args: argparse.Namespace) -> int:
-    landscape = config.load_landscape(args.repo)
+    landscape = config.load_landscape(args.repo, guardrails_cli.offline(args))
     print(f"{args.repo}: valid: {landscape.summary()}")
     return EXIT_OK
 
 
 def _render(args: argparse.Namespace) -> int:
-    landscape = config.load_landscape(args.repo)
+    landscape = config.load_landscape(args.repo, guardrails_cli.offline(args))
     _check_filters(landscape, args.cluster, args.env)
     rendered = render_landscape(landscape, landscape.select(args.cluster, args.env))
     if args.out:
@@ -151,15 +154,27 @@ def _clients(landscape: config.Landscape, args: argparse.Namespace) -> tuple[dic
     return clients, failed
 
 
+def _connected(args: argparse.Namespace) -> tuple[config.Landscape, dict[str, ClusterClient],
+                                                  list[converge.ClusterResult]]:
+    """The landscape validated against the guardrails of the clusters it reaches, and their clients; a cluster
+    that cannot be connected to or read fails alone."""
+    landscape = config.load_landscape(args.repo, guardrails_cli.offline(args))
+    _check_filters(landscape, args.cluster, args.env)
+    clients, failed = _clients(landscape, args)
+    landscape, installed = guardrails_cli.installed(args, landscape, clients)
+    for name, error in installed.failed.items():
+        failed.append(converge.ClusterResult(name, errors=[error]))
+        clients.pop(name).close()
+    return landscape, clients, failed
+
+
 def _use_color() -> bool:
     return sys.stdout.isatty() and "NO_COLOR" not in os.environ
 
 
 def _plan(args: argparse.Namespace) -> int:
-    landscape = config.load_landscape(args.repo)
-    _check_filters(landscape, args.cluster, args.env)
+    landscape, clients, failed = _connected(args)
     targets = landscape.select(args.cluster, args.env)
-    clients, failed = _clients(landscape, args)
     results = failed + [
         converge.plan_only(clients[name], landscape, tuple(t for t in targets if t.cluster.name == name),
                            args.allow_mass_delete, scoped=args.env is not None)
@@ -193,10 +208,8 @@ class _Progress:
 
 
 def _apply(args: argparse.Namespace) -> int:
-    landscape = config.load_landscape(args.repo)
-    _check_filters(landscape, args.cluster, args.env)
+    landscape, clients, failed = _connected(args)
     targets = landscape.select(args.cluster, args.env)
-    clients, failed = _clients(landscape, args)
     options = converge.ConvergeOptions(dry_run=args.dry_run, allow_mass_delete=args.allow_mass_delete,
                                        revision=args.revision, wait_seconds=args.wait,
                                        ignore_change_windows=args.ignore_change_windows)
@@ -243,6 +256,7 @@ def _add_diff_command(commands: argparse._SubParsersAction[argparse.ArgumentPars
                       help="also read live quota usage from the clusters (contexts as in the Cluster documents)")
     diff.add_argument("--now", type=_timestamp, default=None, metavar="ISO8601",
                       help="the time change windows are checked at (default: now), e.g. 2025-06-02T10:00:00Z")
+    guardrails_cli.add_argument(diff)
     diff.set_defaults(handler=_diff)
 
 
@@ -270,7 +284,7 @@ def _live_usage(revisions: change_diff.Revisions, kubeconfig: Path) -> dict[str,
 
 def _diff(args: argparse.Namespace) -> int:
     try:
-        revisions = change_diff.load_revisions(args.repo, args.base, args.head)
+        revisions = change_diff.load_revisions(args.repo, args.base, args.head, guardrails_cli.offline(args))
     except change_diff.InvalidRevision as invalid:
         for error in invalid.errors:
             print(error, file=sys.stderr)
@@ -398,6 +412,7 @@ def _add_controller_commands(commands: argparse._SubParsersAction[argparse.Argum
     run.add_argument("--verify-gpg-keys", type=Path, metavar="FILE",
                      help="also accept commits signed by a key of this exported GPG public keyring (imported into a "
                      "private keyring of the reconciler); alone, it is the only list of signers")
+    guardrails_cli.add_argument(run)
     run.add_argument("--log-level", default="info", choices=("debug", "info", "warning", "error"))
     run.add_argument("--log-format", default="auto", choices=("auto", "json", "text"),
                      help="auto: JSON lines unless stderr is a terminal")
@@ -449,7 +464,7 @@ def _run(args: argparse.Namespace) -> int:
         lease_duration=args.lease_duration, max_backoff=args.max_backoff, git_token=token,
         git_username=args.git_username, ssh_key=args.ssh_key, known_hosts=args.known_hosts,
         webhook_secret=webhook_secret, verify_signatures=args.verify_signatures,
-        verify_gpg_keys=args.verify_gpg_keys)
+        verify_gpg_keys=args.verify_gpg_keys, guardrails=guardrails_cli.given(args))
     return controller.Controller(settings).run()
 
 

@@ -29,7 +29,8 @@ from pathlib import Path
 from types import FrameType
 from typing import IO
 
-from reconciler import config, converge, events, revision_events, signatures, target_facts
+from reconciler import converge, events, revision_events, signatures, target_facts
+from reconciler.config.guardrails import Guardrails
 from reconciler.config.model import Cluster, ClusterConnection, Landscape
 from reconciler.converge import ClusterResult
 from reconciler.errors import InvalidRepository, Location, ReconcilerError
@@ -40,6 +41,7 @@ from reconciler.kube.errors import KubeError
 from reconciler.leader import LeaderElector
 from reconciler.server import Server, Status, SyncOutcome, TargetStatus
 from reconciler.source import GitError, Mirror, Remote, remove_tree
+from reconciler.startguardrails import StartGuardrails
 
 log = logging.getLogger("reconciler.controller")
 
@@ -98,6 +100,7 @@ class Settings:
     webhook_secret: str | None = field(default=None, repr=False)
     verify_signatures: Path | None = None  # an SSH allowed-signers file: only commits signed by its keys apply
     verify_gpg_keys: Path | None = None  # an exported GPG public keyring, the same for GPG-signed commits
+    guardrails: Guardrails | None = None  # from --guardrails FILE; the clusters' own are read at start
 
 
 class Stopped(Exception):
@@ -319,6 +322,7 @@ class Controller:
         self.mirror = Mirror(remote, settings.workdir / "mirror.git")
         self.trees = settings.workdir / "trees"
         self.trusted_keys: signatures.TrustedKeys | None = None  # set at start when commits must be signed
+        self.guardrails = StartGuardrails(settings.guardrails, settings.kubeconfig, settings.cluster)
 
     # -- leadership --------------------------------------------------------------------------------------------------
 
@@ -391,7 +395,7 @@ class Controller:
         try:
             if not tree.exists():
                 self.mirror.checkout(commit, tree)
-            landscape = config.load_landscape(tree / self.settings.path)
+            landscape = self.guardrails.load(tree / self.settings.path)
             if self.settings.cluster and self.settings.cluster not in landscape.clusters:
                 raise ReconcilerError(f"--cluster {self.settings.cluster}: no such cluster in the repository; "
                                       f"known: {', '.join(sorted(landscape.clusters))}")

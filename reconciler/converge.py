@@ -16,11 +16,12 @@ from typing import Any
 from reconciler import inventory as inv
 from reconciler import plan as planning
 from reconciler import quota as quota_usage
-from reconciler import windows
+from reconciler import rolecheck, windows
 from reconciler.config.model import MANAGED_BY_LABEL, MANAGED_BY_VALUE, Landscape, Target
 from reconciler.inventory import Inventory, ObjectRef
 from reconciler.kube.client import ClusterClient, Object
 from reconciler.kube.errors import KubeError
+from reconciler.kube.guardrails import read_cluster_roles
 from reconciler.plan import PlanOptions, TargetPlan
 from reconciler.render import render_target
 from reconciler.render.objects import APPLY_ORDER
@@ -243,6 +244,7 @@ def converge_cluster(client: ClusterClient, landscape: Landscape, targets: tuple
         result.quotas = quota_usage.by_namespace(o for ref, o in state.live.items() if ref.kind == "ResourceQuota")
         plan_options = PlanOptions(options.allow_mass_delete, landscape.platform.mass_delete_percent)
         result.targets = plan_cluster(landscape, client.name, targets, desired, state, plan_options, scoped)
+        rolecheck.refuse_dangerous(result.targets, desired, read_cluster_roles(client, rolecheck.names(desired)))
         if not options.ignore_change_windows:
             hold_outside_windows(landscape, result.targets, options.now)
         executor = _Executor(client, options, result, progress, landscape.platform.name)
@@ -282,6 +284,7 @@ def plan_only(client: ClusterClient, landscape: Landscape, targets: tuple[Target
         state = read_cluster(client, desired, landscape.platform.name)
         plan_options = PlanOptions(allow_mass_delete, landscape.platform.mass_delete_percent)
         result.targets = plan_cluster(landscape, client.name, targets, desired, state, plan_options, scoped)
+        rolecheck.refuse_dangerous(result.targets, desired, read_cluster_roles(client, rolecheck.names(desired)))
         hold_outside_windows(landscape, result.targets, now)
     except KubeError as error:
         result.errors.append(str(error))

@@ -17,6 +17,8 @@ from typing import Any, Literal
 
 from reconciler import access, policy, source
 from reconciler.config import landscape_from
+from reconciler.config.guardrails import DEFAULT as DEFAULT_GUARDRAILS
+from reconciler.config.guardrails import Guardrails
 from reconciler.config.model import MANAGED_BY_LABEL, MANAGED_BY_VALUE, Landscape, Platform, Target
 from reconciler.errors import ConfigError, InvalidRepository
 from reconciler.inventory import ObjectRef
@@ -159,18 +161,19 @@ class InvalidRevision(InvalidRepository):
         self.revision = revision
 
 
-def load_revisions(repo: Path, base: str, head: str = "HEAD") -> Revisions:
-    """Read and resolve both revisions. An invalid head raises; an invalid base is compared as an empty one."""
+def load_revisions(repo: Path, base: str, head: str = "HEAD", guardrails: Guardrails = DEFAULT_GUARDRAILS) -> Revisions:
+    """Read and resolve both revisions against the installation's ``guardrails``. An invalid head raises; an invalid
+    base is compared as an empty one."""
     base_revision = source.resolve_revision(repo, base)
     head_revision = source.resolve_revision(repo, head)
     cache: source.ParseCache = {}
     try:
-        after = landscape_from(source.read_revision(repo, head_revision, cache))
+        after = landscape_from(source.read_revision(repo, head_revision, cache), guardrails)
     except InvalidRepository as invalid:
         raise InvalidRevision(head_revision, invalid.errors) from None
     notes: list[str] = []
     try:
-        before = landscape_from(source.read_revision(repo, base_revision, cache))
+        before = landscape_from(source.read_revision(repo, base_revision, cache), guardrails)
     except InvalidRepository as invalid:
         before = empty_landscape()
         notes.append(f"the base revision {base} ({base_revision.short}) is not valid ({len(invalid.errors)} "

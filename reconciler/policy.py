@@ -33,10 +33,10 @@ DEFAULT_SEVERITY: dict[str, RiskLevel] = {
     "access-widened": "warn",
     "access-granted-in-prod": "warn",
     "role-not-allowed": "block",
-    "allowed-roles-changed": "warn",
+    "allowed-roles-changed": "block",
     "mass-deletion": "block",
     "outside-change-window": "block",
-    "risk-policy-changed": "warn",
+    "risk-policy-changed": "block",
     "unknown-risk-rule": "warn",
 }
 # Refused whatever the Platform says: the design's own safety rules.

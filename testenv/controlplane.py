@@ -21,7 +21,9 @@ from testenv import build, certs, kubeconfig, probes, processes, users
 
 ETCD, APISERVER, CONTROLLER_MANAGER = "etcd", "kube-apiserver", "kube-controller-manager"
 COMPONENTS = (ETCD, APISERVER, CONTROLLER_MANAGER)
-ADMISSION_PLUGINS = "NamespaceLifecycle,LimitRanger,ResourceQuota,ServiceAccount"
+# ValidatingAdmissionPolicy and PodSecurity are on by default in v1.36; listed so the test control plane visibly runs
+# the admission that confines the reconciler (deploy/admission-policy.yaml) as a real cluster does.
+ADMISSION_PLUGINS = "NamespaceLifecycle,LimitRanger,ResourceQuota,ServiceAccount,PodSecurity,ValidatingAdmissionPolicy"
 STATE, KUBECONFIG, USERS_KUBECONFIG = "state.json", "kubeconfig", "users.kubeconfig"
 TOKENS, USERS = "tokens.csv", "users.json"
 NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")

@@ -86,3 +86,23 @@ def load_file(path: Path) -> Guardrails:
     if not isinstance(data, dict) or not all(isinstance(v, str) for v in data.values()):
         raise GuardrailsError(f"{path}: data: every value must be a string")
     return from_data(data, str(path))
+
+
+def combine(first: Guardrails, *others: Guardrails) -> Guardrails:
+    """The intersection: what every given installation allows. One revision is validated once and written to every
+    cluster, whose admission policy holds the reconciler to that cluster's guardrails; only what all of them allow
+    can converge everywhere, so the revision is refused up front rather than half-applied."""
+    every = (first, *others)
+    sources = list(dict.fromkeys(g.source for g in every))
+    return Guardrails(
+        cluster_roles=frozenset.intersection(*(g.cluster_roles for g in every)),
+        service_account_namespaces=frozenset.intersection(*(g.service_account_namespaces for g in every)),
+        pod_security_levels=frozenset.intersection(*(g.pod_security_levels for g in every)),
+        source=sources[0] if len(sources) == 1 else "the intersection of " + "; ".join(sources),
+    )
+
+
+def same_limits(one: Guardrails, other: Guardrails) -> bool:
+    """Whether two guardrails allow the same, wherever they came from."""
+    return (one.cluster_roles, one.service_account_namespaces, one.pod_security_levels) == (
+        other.cluster_roles, other.service_account_namespaces, other.pod_security_levels)

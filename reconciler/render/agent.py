@@ -1,8 +1,8 @@
 """The environment's ML agent: confined to its namespace, configured with its queues and node scheduling.
 
-The agent reaches the control plane only through its queues; it gets a ServiceAccount whose Role grants what an
-agent needs to run ML jobs, and nothing outside its own namespace. Its token comes from a Secret that already
-exists in the namespace (never from git).
+The agent reaches the control plane only through its queues; it gets a ServiceAccount bound, in its own namespace
+only, to the installation's agent ClusterRole, which grants what an agent needs to run ML jobs. Its token comes from
+a Secret that already exists in the namespace (never from git).
 """
 
 from __future__ import annotations
@@ -18,18 +18,13 @@ CONFIG_NAME = "ml-agent-config"
 CONFIG_PATH = "/etc/ml-agent"
 APP_LABELS = {"app.kubernetes.io/name": AGENT_NAME, "app.kubernetes.io/component": "agent"}
 
-# What an ML agent does in its namespace: run and watch jobs and their pods, expose services, mount configuration
-# and credentials, follow logs and events. No cluster-scoped rights and nothing in other namespaces.
-AGENT_RULES: tuple[dict[str, Any], ...] = (
-    {"apiGroups": [""], "resources": ["pods", "services", "configmaps", "secrets", "persistentvolumeclaims"],
-     "verbs": ["get", "list", "watch", "create", "update", "patch", "delete"]},
-    {"apiGroups": [""], "resources": ["pods/log", "pods/status"], "verbs": ["get", "list", "watch"]},
-    {"apiGroups": [""], "resources": ["events"], "verbs": ["get", "list", "watch", "create", "patch"]},
-    {"apiGroups": ["apps"], "resources": ["deployments", "replicasets"],
-     "verbs": ["get", "list", "watch", "create", "update", "patch", "delete"]},
-    {"apiGroups": ["batch"], "resources": ["jobs", "cronjobs"],
-     "verbs": ["get", "list", "watch", "create", "update", "patch", "delete"]},
-)
+# What an ML agent may do is defined once, by the installation, as the ClusterRole named here (deploy/agent-role.yaml),
+# and granted in each environment's namespace only, by a RoleBinding. The reconciler therefore writes no Role: it
+# needs neither `escalate` nor the agent's rights itself, only `bind` on this one ClusterRole. The binding has a name
+# of its own because a RoleBinding's roleRef cannot change: the Role and RoleBinding `ml-agent` of older releases
+# leave the desired set and are pruned like any other object the reconciler owns.
+AGENT_CLUSTER_ROLE = "reconciler-ml-agent"
+AGENT_BINDING = AGENT_CLUSTER_ROLE
 
 
 def scheduling(pool: NodePool | None) -> dict[str, Any]:
@@ -76,11 +71,9 @@ def render(target: Target) -> list[Manifest]:
     config = agent_config(agent, target)
     return [
         manifest("v1", "ServiceAccount", AGENT_NAME, target, extra_labels=APP_LABELS),
-        manifest("rbac.authorization.k8s.io/v1", "Role", AGENT_NAME, target, extra_labels=APP_LABELS,
-                 rules=[dict(rule) for rule in AGENT_RULES]),
         manifest(
-            "rbac.authorization.k8s.io/v1", "RoleBinding", AGENT_NAME, target, extra_labels=APP_LABELS,
-            roleRef={"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": AGENT_NAME},
+            "rbac.authorization.k8s.io/v1", "RoleBinding", AGENT_BINDING, target, extra_labels=APP_LABELS,
+            roleRef={"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": AGENT_CLUSTER_ROLE},
             subjects=[{"kind": "ServiceAccount", "name": AGENT_NAME, "namespace": target.namespace}],
         ),
         manifest("v1", "ConfigMap", CONFIG_NAME, target, extra_labels=APP_LABELS,

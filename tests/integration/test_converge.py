@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import yaml
 from kubernetes import client as k8s
 
 from reconciler import inventory as inv
@@ -12,6 +13,7 @@ from reconciler.kube.client import ClusterClient
 from testenv import controlplane
 
 from .support import (
+    SAMPLE,
     admin_token,
     api_as_token,
     clients,
@@ -108,6 +110,11 @@ def test_rbac_lets_a_team_edit_in_dev_and_keeps_it_out_of_prod(
 
 def test_the_agent_manages_pods_only_in_its_own_namespace(tmp_path: Path, kubeconfig: Path) -> None:
     repo = private_repo(tmp_path, "e")
+    # The agent's rights are the installation's ClusterRole, bound in each environment's namespace.
+    role = yaml.safe_load((SAMPLE.parent / "deploy" / "agent-role.yaml").read_text())
+    clients(repo, kubeconfig)["shared"].request(
+        "PATCH", f"/apis/rbac.authorization.k8s.io/v1/clusterroles/{role['metadata']['name']}", "install agent role",
+        query={"fieldManager": "test-admin", "force": "true"}, body=role, content_type="application/apply-patch+yaml")
     _converged(repo, kubeconfig)
     admin = k8s.CoreV1Api(api_as_token(kubeconfig, "shared", admin_token(kubeconfig)))
     request = {"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest", "spec": {"expirationSeconds": 600}}

@@ -86,10 +86,10 @@ def test_added_and_removed_objects_and_environments(git_repo: GitRepo) -> None:
     by_name = {e.name: e for e in result.environments}
     assert {n: e.status for n, e in by_name.items()} == {"dev": "changed", "qa": "added", "staging": "removed"}
     assert by_name["dev"].summary() == "dev: 1 added (+RoleBinding access-team-vision-view)"
-    assert by_name["qa"].count("added") == 10 and by_name["qa"].targets[0].status == "added"
+    assert by_name["qa"].count("added") == 9 and by_name["qa"].targets[0].status == "added"
     removed = by_name["staging"].targets[0]
     assert removed.status == "removed" and removed.changes[0].ref.kind == "Deployment"  # reverse apply order
-    assert by_name["staging"].summary().startswith("staging: environment removed, 10 removed (-Deployment ml-agent")
+    assert by_name["staging"].summary().startswith("staging: environment removed, 9 removed (-Deployment ml-agent")
 
 
 def test_an_invalid_head_prints_its_errors_with_file_and_line(git_repo: GitRepo) -> None:

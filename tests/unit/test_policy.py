@@ -245,9 +245,19 @@ def test_allowed_roles_beyond_the_guardrails_make_the_revision_invalid(git_repo:
 def test_allowed_roles_narrowed(git_repo: GitRepo) -> None:
     git_repo.replace("platform.yaml", "[view, edit, admin]", "[view, edit]")
     git_repo.commit("no more admin")
-    finding = _only(rules(git_repo.diff()), "allowed-roles-changed")
+    result = git_repo.diff()
+    finding = _only(rules(result), "allowed-roles-changed")
     assert finding.environment == ""
     assert "no longer allows admin" in finding.reason
+    assert finding.severity == "block" and result.exit_code == 3, "the allow-list is reviewed before merge"
+
+
+def test_a_relaxed_risk_policy_blocks_the_pull_request_that_relaxes_it(git_repo: GitRepo) -> None:
+    _set_risk(git_repo, "  risk:\n    rules: {quota-below-usage: warn, risk-policy-changed: warn}\n")
+    git_repo.commit("relax the rules that judge policy changes")
+    result = git_repo.diff()
+    finding = _only(rules(result), "risk-policy-changed")
+    assert finding.severity == "block" and result.exit_code == 3
 
 
 # -- agents ---------------------------------------------------------------------------------------------------------
@@ -269,7 +279,7 @@ def test_mass_deletion_over_the_platform_share(git_repo: GitRepo) -> None:
     result = git_repo.diff()
     finding = _only(rules(result), "mass-deletion")
     assert (finding.severity, finding.target) == ("block", "shared/ml-dev")
-    assert "deletes 5 of the 10 objects" in finding.reason and "--allow-mass-delete" in finding.reason
+    assert "deletes 4 of the 9 objects" in finding.reason and "--allow-mass-delete" in finding.reason
     assert result.exit_code == 3
 
 

@@ -59,7 +59,7 @@ def test_every_save_is_validated_and_planned(tmp_path: Path, kubeconfig: Path, d
     repo = private_repo(tmp_path, "devp")
     dev = Dev(repo, tmp_path / "dev.out", "--kubeconfig", str(kubeconfig), "--cluster", "shared")
     dev_process.append(dev)
-    position = dev.wait_for("Plan: 24 to create")
+    position = dev.wait_for("Plan: 22 to create")
     assert "valid: 2 cluster(s)" in dev.text()
 
     environment = repo / "environments" / "dev.yaml"
@@ -70,7 +70,7 @@ def test_every_save_is_validated_and_planned(tmp_path: Path, kubeconfig: Path, d
 
     environment.write_text(environment.read_text().replace("role: root", "role: view", 1))
     position = dev.wait_for("changed: environments/dev.yaml", position)
-    dev.wait_for("Plan: 24 to create", position)
+    dev.wait_for("Plan: 22 to create", position)
     assert dev.stop() == 0
     assert clients(repo, kubeconfig)["shared"].get("Namespace", None, "devp-dev") is None, "dev without --apply"
 
@@ -79,7 +79,7 @@ def test_apply_converges_on_every_save(tmp_path: Path, kubeconfig: Path, dev_pro
     repo = private_repo(tmp_path, "deva")
     dev = Dev(repo, tmp_path / "dev.out", "--kubeconfig", str(kubeconfig), "--apply")
     dev_process.append(dev)
-    position = dev.wait_for("Applied: 36 created")
+    position = dev.wait_for("Applied: 33 created")
     shared = clients(repo, kubeconfig)["shared"]
     assert shared.get("Deployment", "deva-dev", "ml-agent") is not None
 

@@ -7,14 +7,17 @@ import shutil
 from pathlib import Path
 
 import pytest
+import yaml
 
 from reconciler.config import Guardrails, Landscape, load_landscape
 from reconciler.config.model import ENVIRONMENT_LABEL, MANAGED_BY_LABEL, PLATFORM_LABEL
 from reconciler.render import render_landscape, render_target
-from reconciler.render.agent import AGENT_NAME
+from reconciler.render.agent import AGENT_BINDING, AGENT_CLUSTER_ROLE, AGENT_NAME
 from reconciler.render.objects import APPLY_ORDER, Manifest
 from reconciler.render.output import to_json, to_yaml
 from tests.unit.conftest import SAMPLE_REPO, Repo
+
+DEPLOY = Path(__file__).resolve().parents[3] / "deploy"
 
 CLUSTER_SCOPED_RESOURCES = {"nodes", "namespaces", "persistentvolumes", "clusterroles", "clusterrolebindings",
                             "customresourcedefinitions", "storageclasses", "priorityclasses"}
@@ -30,7 +33,7 @@ def test_every_target_renders_the_objects_of_an_environment(sample_rendered: dic
     assert sorted(sample_rendered) == ["gpu/ml-prod", "shared/ml-dev", "shared/ml-staging"]
     for objects in sample_rendered.values():
         kinds = {o["kind"] for o in objects}
-        assert kinds == set(APPLY_ORDER)
+        assert kinds == set(APPLY_ORDER) - {"Role"}  # Roles are only pruned (those of older releases)
 
 
 def test_every_object_carries_the_ownership_labels(sample_rendered: dict[str, list[Manifest]]) -> None:
@@ -107,7 +110,7 @@ def test_a_service_account_the_guardrails_allow_is_a_subject(sample_copy: Repo) 
 def test_access_differs_per_environment(sample_rendered: dict[str, list[Manifest]]) -> None:
     def roles(key: str) -> dict[str, str]:
         return {o["metadata"]["name"].split("-")[2]: o["roleRef"]["name"] for o in sample_rendered[key]
-                if o["kind"] == "RoleBinding" and o["roleRef"]["kind"] == "ClusterRole"}
+                if o["kind"] == "RoleBinding" and o["metadata"]["name"].startswith("access-")}
 
     assert roles("shared/ml-dev") == {"platform": "admin", "research": "edit", "vision": "edit"}
     assert roles("gpu/ml-prod") == {"platform": "admin", "research": "view", "vision": "view"}
@@ -127,27 +130,31 @@ def test_a_user_binding_has_one_user_subject_and_a_valid_name(repo: Repo) -> Non
     assert len(name) <= 253 and name == name.lower()
 
 
-def test_the_agent_role_is_namespaced_and_grants_nothing_cluster_wide(sample_objects: list[Manifest]) -> None:
-    assert not [o for o in sample_objects if o["kind"] in ("ClusterRole", "ClusterRoleBinding")]
-    roles = [o for o in sample_objects if o["kind"] == "Role"]
-    assert len(roles) == 3
-    for role in roles:
-        assert role["metadata"]["name"] == AGENT_NAME
-        assert role["metadata"]["namespace"].startswith("ml-")
-        for rule in role["rules"]:
-            assert "*" not in rule["verbs"] and "*" not in rule["resources"] and "*" not in rule["apiGroups"]
-            assert not {"escalate", "bind", "impersonate"} & set(rule["verbs"])
-            assert not CLUSTER_SCOPED_RESOURCES & set(rule["resources"])
-            assert "resourceNames" not in rule
-        resources = {r for rule in role["rules"] for r in rule["resources"]}
-        assert {"pods", "pods/log", "jobs", "services", "configmaps", "secrets", "deployments", "events"} <= resources
+def test_no_role_is_rendered_the_agent_clusterrole_of_deploy_grants_nothing_cluster_wide(
+        sample_objects: list[Manifest]) -> None:
+    assert not [o for o in sample_objects if o["kind"] in ("Role", "ClusterRole", "ClusterRoleBinding")]
+    installed = [d for d in yaml.safe_load_all((DEPLOY / "agent-role.yaml").read_text()) if d]
+    assert [(d["kind"], d["metadata"]["name"]) for d in installed] == [("ClusterRole", AGENT_CLUSTER_ROLE)]
+    for rule in installed[0]["rules"]:
+        assert "*" not in rule["verbs"] and "*" not in rule["resources"] and "*" not in rule["apiGroups"]
+        assert not {"escalate", "bind", "impersonate"} & set(rule["verbs"])
+        assert not CLUSTER_SCOPED_RESOURCES & set(rule["resources"])
+        assert "resourceNames" not in rule
+    resources = {r for rule in installed[0]["rules"] for r in rule["resources"]}
+    assert {"pods", "pods/log", "jobs", "services", "configmaps", "secrets", "deployments", "events"} <= resources
 
 
-def test_the_agent_role_binding_binds_the_role_to_the_agents_service_account(
+def test_the_agent_role_binding_binds_the_installed_clusterrole_in_its_namespace_only(
         sample_rendered: dict[str, list[Manifest]]) -> None:
-    binding = find(sample_rendered["shared/ml-dev"], "RoleBinding", AGENT_NAME)
-    assert binding["roleRef"] == {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": AGENT_NAME}
+    binding = find(sample_rendered["shared/ml-dev"], "RoleBinding", AGENT_BINDING)
+    assert binding["metadata"]["namespace"] == "ml-dev"
+    assert binding["roleRef"] == {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole",
+                                  "name": AGENT_CLUSTER_ROLE}
     assert binding["subjects"] == [{"kind": "ServiceAccount", "name": AGENT_NAME, "namespace": "ml-dev"}]
+    reconciler_role = next(d for d in yaml.safe_load_all((DEPLOY / "rbac.yaml").read_text())
+                           if d and d["kind"] == "ClusterRole")
+    bindable = {name for rule in reconciler_role["rules"] if "bind" in rule["verbs"] for name in rule["resourceNames"]}
+    assert AGENT_CLUSTER_ROLE in bindable, "the reconciler may bind the agent ClusterRole it renders"
 
 
 def test_gpu_quota_uses_the_extended_resource_key(sample_rendered: dict[str, list[Manifest]]) -> None:

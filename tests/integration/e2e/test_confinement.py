@@ -1,0 +1,302 @@
+"""A stolen reconciler token, tried as an attacker would on a real API server with deploy/ applied: every way to
+widen its access is refused by the API server itself (RBAC or the admission policy), and each test quotes the
+denial. The same token can still do what the reconciler needs, so the policy is not simply "deny everything"."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from kubernetes import client as k8s
+
+from reconciler.kube.client import ClusterClient
+from reconciler.kube.errors import Forbidden, KubeError
+from testenv import polling
+
+from ..support import api_as_token, clients, private_repo
+from .deployed import SERVICE_ACCOUNT, apply_deploy, install, wait_until_enforced
+
+pytestmark = pytest.mark.integration
+RBAC = "rbac.authorization.k8s.io"
+POLICY = "ValidatingAdmissionPolicy 'reconciler-confinement' with binding 'reconciler-confinement' denied request"
+GUARDRAILS = "ValidatingAdmissionPolicy 'reconciler-guardrails' with binding 'reconciler-guardrails' denied request"
+OURS = {"app.kubernetes.io/managed-by": "reconciler", "reconciler/environment": "dev"}
+SUFFIX = uuid.uuid4().hex[:6]
+MANAGED, FOREIGN = f"conf-{SUFFIX}-mine", f"conf-{SUFFIX}-foreign"
+ME = {"kind": "ServiceAccount", "name": "reconciler", "namespace": "reconciler-system"}
+TOKENS: dict[str, str] = {}  # cluster -> the reconciler's token, set by the fixture
+
+
+Pair = tuple[ClusterClient, ClusterClient]
+
+
+@dataclass(frozen=True)
+class Attempt:
+    method: str
+    path: str
+    body: dict[str, Any] | None = None
+    content_type: str = "application/json"
+    dry_run: bool = False  # for what would harm the shared test cluster if it were, wrongly, allowed
+
+
+@pytest.fixture(scope="module")
+def cluster(kubeconfig: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pair]:
+    """(admin, reconciler) on cluster "shared", with deploy/ applied, a namespace the reconciler made and owns, and
+    one an administrator made that the reconciler does not own."""
+    directory = tmp_path_factory.mktemp("confinement")
+    repo = private_repo(directory, f"conf{SUFFIX}")
+    admins = clients(repo, kubeconfig)
+    admin = admins["shared"]
+    as_reconciler = install(admins, kubeconfig, directory / "reconciler.kubeconfig")
+    reconciler = clients(repo, as_reconciler)["shared"]
+    wait_until_enforced(reconciler)
+    TOKENS["shared"] = json.loads(as_reconciler.read_text())["users"][-1]["user"]["token"]
+    admin.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": FOREIGN}})
+    reconciler.apply(namespace(MANAGED, {**OURS, "pod-security.kubernetes.io/enforce": "baseline"}))
+    admin.apply({"apiVersion": f"{RBAC}/v1", "kind": "Role", "metadata": {"name": "harmless", "namespace": MANAGED},
+                 "rules": [{"apiGroups": [""], "resources": ["configmaps"], "verbs": ["get"]}]})
+    yield admin, reconciler
+    for name in (MANAGED, FOREIGN):
+        admin.delete("Namespace", None, name)
+    # Finalized before the next test module, whose write counts the namespace controller would otherwise disturb.
+    polling.until(lambda: all(admin.get("Namespace", None, n) is None for n in (MANAGED, FOREIGN)), timeout=60,
+                  what="the test namespaces to be finalized")
+
+
+def namespace(name: str, labels: dict[str, str]) -> dict[str, Any]:
+    return {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name, "labels": labels}}
+
+
+def binding(name: str, role: str, *subjects: dict[str, str], kind: str = "ClusterRole") -> dict[str, Any]:
+    return {"apiVersion": f"{RBAC}/v1", "kind": "RoleBinding", "metadata": {"name": name},
+            "roleRef": {"apiGroup": RBAC, "kind": kind, "name": role}, "subjects": list(subjects) or [ME]}
+
+
+def configmap(name: str, **data: str) -> dict[str, Any]:
+    return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name}, "data": data}
+
+
+def apply(path: str, body: dict[str, Any]) -> Attempt:
+    return Attempt("PATCH", f"{path}?fieldManager=reconciler&force=true", body, "application/apply-patch+yaml")
+
+
+WILDCARD_ROLE = {"apiVersion": f"{RBAC}/v1", "kind": "Role",
+                 "metadata": {"name": "ml-agent", "namespace": "kube-system"},
+                 "rules": [{"apiGroups": ["*"], "resources": ["*"], "verbs": ["*"]}]}
+ROLEBINDINGS = f"/apis/{RBAC}/v1/namespaces/{MANAGED}/rolebindings"
+
+# Each escalation path, and the words of the API server that refuse it.
+REFUSED: dict[str, tuple[Attempt, str | tuple[str, ...]]] = {
+    "server-side apply of a wildcard Role ml-agent in kube-system": (
+        apply(f"/apis/{RBAC}/v1/namespaces/kube-system/roles/ml-agent", WILDCARD_ROLE),
+        'cannot patch resource "roles" in API group "rbac.authorization.k8s.io" in the namespace "kube-system"'),
+    "a wildcard Role in a namespace it owns": (
+        Attempt("POST", f"/apis/{RBAC}/v1/namespaces/{MANAGED}/roles",
+                {**WILDCARD_ROLE, "metadata": {"name": "anything"}}),
+        f'cannot create resource "roles" in API group "rbac.authorization.k8s.io" in the namespace "{MANAGED}"'),
+    "a RoleBinding to cluster-admin": (
+        Attempt("POST", ROLEBINDINGS, binding("to-cluster-admin", "cluster-admin")),
+        "is attempting to grant RBAC permissions not currently held"),
+    "a RoleBinding to a ClusterRole outside the guardrails whose rights it holds (its own)": (
+        Attempt("POST", ROLEBINDINGS, binding("to-reconciler", "reconciler", {"kind": "User", "name": "mallory"})),
+        f"{GUARDRAILS}: the reconciler may not create rolebindings {MANAGED}/to-reconciler: it binds only the "
+        "ClusterRoles of the guardrails allowedClusterRoles (view, edit, admin) and reconciler-ml-agent, not "
+        "ClusterRole reconciler"),
+    "a RoleBinding to a foreign ClusterRole": (
+        Attempt("POST", ROLEBINDINGS, binding("to-foreign", "system:aggregate-to-view")),
+        "is attempting to grant RBAC permissions not currently held"),
+    "a RoleBinding of an allowed role to itself": (
+        Attempt("POST", ROLEBINDINGS, binding("admin-for-me", "admin")),
+        f"{GUARDRAILS}: the reconciler may not create rolebindings {MANAGED}/admin-for-me: a binding it writes "
+        "names only ServiceAccounts of its own namespace or of the guardrails serviceAccountNamespaces (polyaxon)"),
+    "a RoleBinding of an allowed role to everyone authenticated": (
+        Attempt("POST", ROLEBINDINGS, binding("everyone", "view", {"kind": "Group", "apiGroup": RBAC,
+                                                                   "name": "system:authenticated"})),
+        f"{POLICY}: the reconciler may not create rolebindings {MANAGED}/everyone: a binding it writes names no "
+        "system: user or group"),
+    "a RoleBinding to a Role, even one with rights it holds": (
+        Attempt("POST", ROLEBINDINGS, binding("to-role", "harmless", {"kind": "User", "name": "mallory"}, kind="Role")),
+        # Both policies refuse it; the API server reports one of them.
+        (f"the reconciler may not create rolebindings {MANAGED}/to-role: it binds only ", ", not Role harmless")),
+    "a ClusterRoleBinding to cluster-admin": (
+        Attempt("POST", f"/apis/{RBAC}/v1/clusterrolebindings", {
+            "apiVersion": f"{RBAC}/v1", "kind": "ClusterRoleBinding", "metadata": {"name": f"own-{SUFFIX}"},
+            "roleRef": {"apiGroup": RBAC, "kind": "ClusterRole", "name": "cluster-admin"}, "subjects": [ME]}),
+        'cannot create resource "clusterrolebindings" in API group "rbac.authorization.k8s.io" at the cluster scope'),
+    "more rights in its own ClusterRole": (
+        Attempt("PATCH", f"/apis/{RBAC}/v1/clusterroles/reconciler", {"rules": []},
+                "application/merge-patch+json"),
+        'cannot patch resource "clusterroles" in API group "rbac.authorization.k8s.io" at the cluster scope'),
+    "reading kube-system Secrets": (
+        Attempt("GET", "/api/v1/namespaces/kube-system/secrets"),
+        'cannot list resource "secrets" in API group "" in the namespace "kube-system"'),
+    "reading Secrets of a namespace it owns": (
+        Attempt("GET", f"/api/v1/namespaces/{MANAGED}/secrets"),
+        f'cannot list resource "secrets" in API group "" in the namespace "{MANAGED}"'),
+    "a token of a kube-system ServiceAccount": (
+        Attempt("POST", "/api/v1/namespaces/kube-system/serviceaccounts/default/token",
+                {"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest", "spec": {}}),
+        'cannot create resource "serviceaccounts/token" in API group "" in the namespace "kube-system"'),
+    "turning off its admission policy": (
+        Attempt("DELETE", "/apis/admissionregistration.k8s.io/v1/validatingadmissionpolicybindings/"
+                "reconciler-confinement"),
+        'cannot delete resource "validatingadmissionpolicybindings"'),
+    "editing the guardrails": (
+        Attempt("PATCH", "/api/v1/namespaces/reconciler-system/configmaps/reconciler-guardrails",
+                {"data": {"allowedClusterRoles": "cluster-admin"}}, "application/merge-patch+json"),
+        f"{POLICY}: the reconciler may not update configmaps reconciler-system/reconciler-guardrails: the "
+        "guardrails are set by whoever installs the reconciler"),
+    "a ConfigMap in kube-system": (
+        Attempt("POST", "/api/v1/namespaces/kube-system/configmaps", configmap("planted")),
+        f"{POLICY}: the reconciler may not create configmaps kube-system/planted: namespace kube-system is a "
+        "system namespace"),
+    "a Deployment in default": (
+        apply("/apis/apps/v1/namespaces/default/deployments/planted", {
+            "apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "planted"},
+            "spec": {"selector": {"matchLabels": {"a": "b"}}, "template": {
+                "metadata": {"labels": {"a": "b"}}, "spec": {"containers": [{"name": "c", "image": "busybox"}]}}}}),
+        f"{POLICY}: the reconciler may not create deployments default/planted: namespace default is a system "
+        "namespace"),
+    "a ConfigMap other than an inventory in reconciler-system": (
+        Attempt("POST", "/api/v1/namespaces/reconciler-system/configmaps", configmap("planted")),
+        f"{POLICY}: the reconciler may not create configmaps reconciler-system/planted: namespace "
+        "reconciler-system is a system namespace (in reconciler-system it keeps only its inventory.* ConfigMaps, "
+        "its Lease and Events)"),
+    "deleting its own Role in reconciler-system": (
+        Attempt("DELETE", f"/apis/{RBAC}/v1/namespaces/reconciler-system/roles/reconciler", dry_run=True),
+        f"{POLICY}: the reconciler may not delete roles reconciler-system/reconciler: namespace reconciler-system "
+        "is a system namespace"),
+    "writing into a namespace it does not own": (
+        Attempt("POST", f"/api/v1/namespaces/{FOREIGN}/configmaps", configmap("planted")),
+        f"{POLICY}: the reconciler may not create configmaps {FOREIGN}/planted: namespace {FOREIGN} is not "
+        "labelled app.kubernetes.io/managed-by=reconciler; a cluster admin labels it if the reconciler should own "
+        "it"),
+    "a RoleBinding of admin in a namespace it does not own": (
+        Attempt("POST", f"/apis/{RBAC}/v1/namespaces/{FOREIGN}/rolebindings",
+                binding("admin", "admin", {"kind": "User", "name": "mallory"})),
+        f"{POLICY}: the reconciler may not create rolebindings {FOREIGN}/admin: namespace {FOREIGN} is not labelled"),
+    "taking over a namespace by labelling it": (
+        apply(f"/api/v1/namespaces/{FOREIGN}", namespace(FOREIGN, OURS)),
+        f"{POLICY}: the reconciler may not update namespaces {FOREIGN}: the namespace is not labelled "
+        "app.kubernetes.io/managed-by=reconciler, so it is not for the reconciler to take over"),
+    "deleting a namespace it does not own": (
+        Attempt("DELETE", f"/api/v1/namespaces/{FOREIGN}"),
+        f"{POLICY}: the reconciler may not delete namespaces {FOREIGN}: it deletes only namespaces labelled "
+        "app.kubernetes.io/managed-by=reconciler, and never a system namespace"),
+    "deleting kube-node-lease": (
+        Attempt("DELETE", "/api/v1/namespaces/kube-node-lease", dry_run=True),
+        f"{POLICY}: the reconciler may not delete namespaces kube-node-lease: it deletes only namespaces labelled"),
+    "a Namespace without its labels": (
+        apply(f"/api/v1/namespaces/conf-{SUFFIX}-bare", namespace(f"conf-{SUFFIX}-bare", {})),
+        f"{POLICY}: the reconciler may not create namespaces conf-{SUFFIX}-bare: a Namespace it writes must carry "
+        "its labels app.kubernetes.io/managed-by=reconciler and reconciler/environment"),
+    "a Namespace that enforces the privileged Pod Security level": (
+        apply(f"/api/v1/namespaces/conf-{SUFFIX}-priv", namespace(
+            f"conf-{SUFFIX}-priv", {**OURS, "pod-security.kubernetes.io/enforce": "privileged"})),
+        f"{GUARDRAILS}: the reconciler may not create namespaces conf-{SUFFIX}-priv: Pod Security level privileged is "
+        "not in the guardrails podSecurityLevels (baseline, restricted)"),
+    "its own namespace made privileged": (
+        apply(f"/api/v1/namespaces/{MANAGED}", namespace(
+            MANAGED, {**OURS, "pod-security.kubernetes.io/enforce": "privileged"})),
+        f"{GUARDRAILS}: the reconciler may not update namespaces {MANAGED}: Pod Security level privileged"),
+    "the Pod Security level of its own namespace removed": (
+        Attempt("PATCH", f"/api/v1/namespaces/{MANAGED}",
+                {"metadata": {"labels": {"pod-security.kubernetes.io/enforce": None}}}, "application/merge-patch+json"),
+        f"{POLICY}: the reconciler may not update namespaces {MANAGED}: it may change the Pod Security level of a "
+        "namespace within the guardrails, but not remove pod-security.kubernetes.io/enforce"),
+    "a system Namespace with its labels": (
+        apply("/api/v1/namespaces/kube-reconciled", namespace("kube-reconciled", OURS)),
+        f"{POLICY}: the reconciler may not create namespaces kube-reconciled: it is a system namespace"),
+}
+
+
+@pytest.mark.parametrize("attempt", REFUSED, ids=list(REFUSED))
+def test_the_api_server_refuses_the_reconciler_token(cluster: Pair,
+                                                     attempt: str) -> None:
+    _, reconciler = cluster
+    request, denial = REFUSED[attempt]
+    path, _, query_text = request.path.partition("?")
+    query = dict(part.split("=", 1) for part in query_text.split("&") if part)
+    if request.dry_run:
+        query["dryRun"] = "All"
+    with pytest.raises(Forbidden) as refused:
+        reconciler.request(request.method, path, attempt, query=query or None, body=request.body,
+                           content_type=request.content_type)
+    for words in (denial,) if isinstance(denial, str) else denial:
+        assert words in refused.value.message
+    assert SERVICE_ACCOUNT in refused.value.message or "ValidatingAdmissionPolicy 'reconciler-" in refused.value.message
+
+
+def test_what_the_reconciler_needs_is_still_allowed(cluster: Pair) -> None:
+    admin, reconciler = cluster
+    reconciler.apply({**configmap("settings", a="b"), "metadata": {"name": "settings", "namespace": MANAGED}})
+    for name, role, subject in (
+        ("team-admin", "admin", {"kind": "User", "apiGroup": RBAC, "name": "carol"}),
+        ("agent", "reconciler-ml-agent", {"kind": "ServiceAccount", "name": "ml-agent", "namespace": MANAGED}),
+        ("operator", "view", {"kind": "ServiceAccount", "name": "polyaxon-operator", "namespace": "polyaxon"}),
+    ):
+        reconciler.apply({**binding(name, role, subject), "metadata": {"name": name, "namespace": MANAGED}})
+    reconciler.apply(namespace(MANAGED, {**OURS, "pod-security.kubernetes.io/enforce": "restricted"}))
+    inventory = {**configmap(f"inventory.{MANAGED}"), "metadata": {"name": f"inventory.{MANAGED}",
+                                                                    "namespace": "reconciler-system"}}
+    reconciler.apply(inventory)
+    assert reconciler.delete("ConfigMap", "reconciler-system", f"inventory.{MANAGED}")
+    assert admin.get("RoleBinding", MANAGED, "agent") is not None
+    assert reconciler.delete("RoleBinding", MANAGED, "team-admin")
+    removed = f"conf-{SUFFIX}-removed"  # an environment removed with onRemove: delete
+    reconciler.apply(namespace(removed, OURS))
+    assert reconciler.delete("Namespace", None, removed)
+
+
+def test_without_the_guardrails_the_reconciler_binds_nothing_and_the_rest_of_the_cluster_is_untouched(
+        cluster: Pair) -> None:
+    """The guardrails policy's params are the guardrails: deleting them does not let the reconciler loose. The API
+    server looks params up before matchConditions, so the managed namespaces' RoleBindings and labels freeze for
+    everyone until they are back; nothing else is affected."""
+    admin, reconciler = cluster
+    grant = {**binding("team", "view", {"kind": "User", "apiGroup": RBAC, "name": "carol"}),
+             "metadata": {"name": "team", "namespace": MANAGED}}
+    inside = {**configmap("probe"), "metadata": {"name": "probe", "namespace": MANAGED}}
+    elsewhere = {**configmap("probe"), "metadata": {"name": "probe", "namespace": FOREIGN}}
+    try:
+        assert admin.delete("ConfigMap", "reconciler-system", "reconciler-guardrails")
+
+        def refused() -> str | None:
+            try:
+                reconciler.apply(grant, dry_run=True)
+            except KubeError as error:
+                return error.message
+            return None
+
+        message = polling.until(refused, timeout=30, what="bindings refused without the guardrails")
+        assert ("ValidatingAdmissionPolicy 'reconciler-guardrails' with binding 'reconciler-guardrails' denied "
+                "request: failed to configure binding: no params found for policy binding with `Deny` "
+                "parameterNotFoundAction") in message
+        with pytest.raises(KubeError, match="no params found"):
+            admin.apply(grant, dry_run=True)
+        reconciler.apply(inside, dry_run=True)  # the confinement itself needs no params
+        admin.apply(elsewhere, dry_run=True)
+        admin.apply({**namespace(FOREIGN, {"team": "x"})}, dry_run=True)
+    finally:
+        apply_deploy(admin)
+        polling.until(lambda: reconciler.apply(grant, dry_run=True), timeout=30,
+                      what="bindings allowed again with the guardrails back")
+
+
+def test_the_reconciler_token_cannot_impersonate(cluster: Pair, kubeconfig: Path) -> None:
+    api = api_as_token(kubeconfig, "shared", TOKENS["shared"])
+    try:
+        with pytest.raises(k8s.ApiException) as refused:
+            k8s.CoreV1Api(api).list_namespaced_secret(
+                "kube-system", _headers={"Impersonate-User": "admin", "Impersonate-Group": "system:masters"})
+    finally:
+        api.close()  # type: ignore[no-untyped-call]
+    assert refused.value.status == 403
+    # v1.36 checks constrained impersonation first: "cannot impersonate-on:user-info:list resource secrets ..."
+    message = json.loads(refused.value.body)["message"]
+    assert f'User "{SERVICE_ACCOUNT}" cannot impersonate' in message and "kube-system" in message, message
