@@ -26,7 +26,7 @@ def test_an_instance_set_in_a_profile_is_reported_once_where_it_is_written(sampl
     profile.write_text(profile.read_text().replace(
         "    replicas: 1\n", "    replicas: 1\n    instance: ml-platform.agents.00000000000040008000000000000000\n"))
     error = sample_copy.only_error()  # once, at the profile's line, not once per environment
-    assert error.startswith("profiles/standard.yaml:24: spec.agent.instance:")
+    assert error.startswith("profiles/standard.yaml:25: spec.agent.instance:")
     assert "already the agent of environment 'dev'" in error
 
 
