@@ -43,12 +43,14 @@ def agent_environment(target: Target, landscape: Landscape) -> dict[str, str]:
     return container_environment(pod, container, objects)
 
 
-def polyaxon_config(python: Path, environment: dict[str, str]) -> dict[str, Any]:
-    done = subprocess.run([str(python), str(PROBE)], input=json.dumps(environment), capture_output=True, text=True,
-                          timeout=120)
+def polyaxon_configs(python: Path, environments: list[dict[str, str]]) -> list[dict[str, Any]]:
+    """What Polyaxon's settings code builds from each environment (one process, a fresh child per environment)."""
+    done = subprocess.run([str(python), str(PROBE)], input=json.dumps(environments), capture_output=True, text=True,
+                          timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
-    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
-    return result
+    results = [json.loads(line) for line in done.stdout.strip().splitlines()[-len(environments):]]
+    assert len(results) == len(environments), done.stdout[-2000:]
+    return results
 
 
 def expected(target: Target, landscape: Landscape) -> dict[str, Any]:
@@ -76,30 +78,8 @@ def assert_matches(config: dict[str, Any], want: dict[str, Any]) -> None:
     assert {key: got.get(key) for key in want} == want
 
 
-@pytest.mark.parametrize("key", ["shared/ml-dev", "shared/ml-staging", "gpu/ml-prod"])
-def test_polyaxon_builds_the_agent_configuration_the_repository_describes(
-    polyaxon_python: Path, landscape: Landscape, key: str
-) -> None:
-    target = next(t for t in landscape.targets if t.key == key)
-    config = polyaxon_config(polyaxon_python, agent_environment(target, landscape))
-    assert_matches(config, expected(target, landscape))
-
-
-def test_prod_runs_take_the_gpu_pool_when_the_repository_says_so(polyaxon_python: Path, tmp_path: Path) -> None:
-    """Another instance of the contract: runs scheduled on the tainted A100 pool, tolerating its taint."""
-    repo = tmp_path / "repo"
-    subprocess.run(["cp", "-r", str(SAMPLE_REPO), str(repo)], check=True)
-    prod = repo / "environments" / "prod.yaml"
-    prod.write_text(prod.read_text().replace("    replicas: 2\n", "    replicas: 2\n    runsNodePool: a100\n"))
-    landscape = load_landscape(repo)
-    target = next(t for t in landscape.targets if t.key == "gpu/ml-prod")
-    config = polyaxon_config(polyaxon_python, agent_environment(target, landscape))
-    assert_matches(config, expected(target, landscape))
-    assert config["ok"]["default_scheduling"]["tolerations"] == [
-        {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}]
-
-
-# Each variable of the contract, misnamed as an easy mistake would: the check above must then fail.
+KEYS = ("shared/ml-dev", "shared/ml-staging", "gpu/ml-prod")
+# Each variable of the contract, misnamed as an easy mistake would: the check must then fail.
 MISNAMED = {
     "POLYAXON_SET_AGENT": "POLYAXON_AGENT_ENABLED",
     "POLYAXON_HOST": "POLYAXON_PLATFORM_HOST",
@@ -113,17 +93,54 @@ MISNAMED = {
 }
 
 
+@pytest.fixture(scope="module")
+def gpu_runs(tmp_path_factory: pytest.TempPathFactory) -> Landscape:
+    """Another instance of the contract: prod's runs scheduled on the tainted A100 pool."""
+    repo = tmp_path_factory.mktemp("gpu-runs") / "repo"
+    subprocess.run(["cp", "-r", str(SAMPLE_REPO), str(repo)], check=True)
+    prod = repo / "environments" / "prod.yaml"
+    prod.write_text(prod.read_text().replace("    replicas: 2\n", "    replicas: 2\n    runsNodePool: a100\n"))
+    return load_landscape(repo)
+
+
+def _target(landscape: Landscape, key: str) -> Target:
+    return next(t for t in landscape.targets if t.key == key)
+
+
+@pytest.fixture(scope="module")
+def readings(polyaxon_python: Path, landscape: Landscape, gpu_runs: Landscape) -> dict[str, dict[str, Any]]:
+    """Polyaxon's reading of every environment the tests below look at, keyed by name."""
+    environments = {key: agent_environment(_target(landscape, key), landscape) for key in KEYS}
+    environments["gpu-runs"] = agent_environment(_target(gpu_runs, "gpu/ml-prod"), gpu_runs)
+    for variable, wrong in MISNAMED.items():
+        broken = dict(environments["gpu/ml-prod"])
+        assert variable in broken
+        broken[wrong] = broken.pop(variable)
+        environments[f"misnamed {variable}"] = broken
+    return dict(zip(environments, polyaxon_configs(polyaxon_python, list(environments.values())), strict=True))
+
+
+@pytest.mark.parametrize("key", KEYS)
+def test_polyaxon_builds_the_agent_configuration_the_repository_describes(
+    readings: dict[str, dict[str, Any]], landscape: Landscape, key: str
+) -> None:
+    assert_matches(readings[key], expected(_target(landscape, key), landscape))
+
+
+def test_prod_runs_take_the_gpu_pool_when_the_repository_says_so(
+    readings: dict[str, dict[str, Any]], gpu_runs: Landscape
+) -> None:
+    assert_matches(readings["gpu-runs"], expected(_target(gpu_runs, "gpu/ml-prod"), gpu_runs))
+    assert readings["gpu-runs"]["ok"]["default_scheduling"]["tolerations"] == [
+        {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}]
+
+
 @pytest.mark.parametrize("variable", sorted(MISNAMED))
 def test_the_check_fails_when_a_variable_of_the_contract_is_wrong(
-    polyaxon_python: Path, landscape: Landscape, variable: str
+    readings: dict[str, dict[str, Any]], landscape: Landscape, variable: str
 ) -> None:
-    target = next(t for t in landscape.targets if t.key == "gpu/ml-prod")
-    environment = agent_environment(target, landscape)
-    assert variable in environment
-    environment[MISNAMED[variable]] = environment.pop(variable)
-    config = polyaxon_config(polyaxon_python, environment)
     with pytest.raises(AssertionError):
-        assert_matches(config, expected(target, landscape))
+        assert_matches(readings[f"misnamed {variable}"], expected(_target(landscape, "gpu/ml-prod"), landscape))
 
 
 def test_a_token_secret_without_the_polyaxon_key_keeps_the_agent_from_starting(landscape: Landscape) -> None:
