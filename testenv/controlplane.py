@@ -289,25 +289,11 @@ def _prepare(name: str, directory: Path, binaries: build.Binaries, identities: M
         manager_url = f"https://127.0.0.1:{manager_port}"
     cluster = Cluster(name, home, server, tls.ca_cert, manager_url, components)
     if binaries.kube_scheduler is not None and binaries.kwok is not None:
-        _add_workers(cluster, binaries, identities, scheduler_port, kwok_port)
+        ports = {SCHEDULER: scheduler_port, KWOK: kwok_port}
+        for spec in workers.specs(name, home, server, tls.ca_cert, binaries, identities, ports):
+            cluster.components[spec.name] = Component(spec.name, spec.argv, spec.log)
+            cluster.health[spec.name] = spec.health
     return cluster
-
-
-def _add_workers(
-    cluster: Cluster, binaries: build.Binaries, identities: Mapping[str, users.User], scheduler_port: int,
-    kwok_port: int,
-) -> None:
-    home, logs = cluster.directory, cluster.directory / "logs"
-    for component, user in ((SCHEDULER, users.SCHEDULER), (KWOK, users.KWOK)):
-        config = workers.write_kubeconfig(
-            home / f"{component}.kubeconfig", cluster.name, cluster.server, cluster.ca_file, user,
-            identities[user].token,
-        )
-        argv = (workers.scheduler_argv(binaries, config, home, scheduler_port) if component == SCHEDULER
-                else workers.kwok_argv(binaries, config, kwok_port))
-        cluster.components[component] = Component(component, argv, logs / f"{component}.log")
-    cluster.health[SCHEDULER] = f"https://127.0.0.1:{scheduler_port}/healthz"
-    cluster.health[KWOK] = f"http://127.0.0.1:{kwok_port}/healthz"
 
 
 def _create_nodes(env: TestEnv, description: Mapping[str, tuple[nodes.Pool, ...]], timeout: float) -> None:
