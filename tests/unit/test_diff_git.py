@@ -256,3 +256,10 @@ def test_rules_reported_for_a_mixed_change(git_repo: GitRepo) -> None:
     git_repo.commit("mixed")
     assert set(rules(git_repo.diff())) == {"protected-changed", "quota-lowered", "access-widened"}
 
+
+
+def test_the_agents_json_settings_are_compared_field_by_field(git_repo: GitRepo) -> None:
+    git_repo.replace("clusters.yaml", "pool: cpu}}\n---", "pool: cpu-v2}}\n---")
+    git_repo.commit("the shared cluster's CPU nodes are relabelled")
+    text = git_repo.cli("--base", "HEAD~1").out
+    assert "data.POLYAXON_AGENT_DEFAULT_SCHEDULING.nodeSelector.pool: cpu -> cpu-v2" in text
