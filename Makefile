@@ -1,5 +1,6 @@
 # Two commands do all the set-up on a fresh machine:
-#   make demo   install, start two local Kubernetes control planes, apply the sample repository
+#   make demo   install, start two local Kubernetes control planes with nodes, apply the sample repository and
+#               wait for every agent
 #   make test   install, build or reuse the control plane binaries, run unit and integration tests
 PYTHON ?= python3
 VENV   ?= .venv
@@ -21,11 +22,12 @@ demo: install
 	scripts/testenv build
 	@scripts/testenv status --dir $(DEMO) >/dev/null 2>&1 || scripts/testenv up --clusters shared,gpu --dir $(DEMO)
 	$(BIN)/reconciler plan sample-repo --kubeconfig $(DEMO)/kubeconfig || test $$? -eq 2
-	$(BIN)/reconciler apply sample-repo --kubeconfig $(DEMO)/kubeconfig
+	$(BIN)/reconciler apply sample-repo --kubeconfig $(DEMO)/kubeconfig --wait 120
 	@echo
-	@echo "The sample landscape runs on two local clusters. Try:"
+	@echo "The sample landscape runs on two local clusters with simulated nodes; every agent is Available. Try:"
 	@echo "  export KUBECONFIG=$$(pwd)/$(DEMO)/kubeconfig"
 	@echo "  kubectl --context gpu -n ml-prod get resourcequota,limitrange,rolebinding,deployment"
+	@echo "  kubectl --context gpu -n ml-prod get pods -o wide   # on the CPU nodes, not the A100 ones"
 	@echo "  $(BIN)/reconciler plan sample-repo"
 	@echo "Stop the clusters with: make demo-down"
 

@@ -158,7 +158,9 @@ def main() -> None:
     parser.add_argument("--sizes", default="200,1000", help="comma-separated numbers of environment targets")
     parser.add_argument("--keep", action="store_true", help="keep the work directory and the server's logs")
     args = parser.parse_args()
-    binaries = dataclasses.replace(build.ensure(lambda _: None), kube_controller_manager=None)
+    # The API server alone, as measured before nodes existed: no controllers, scheduler or simulated nodes.
+    binaries = dataclasses.replace(build.ensure(lambda _: None), kube_controller_manager=None, kube_scheduler=None,
+                                   kwok=None)
     rows = []
     for size in (int(s) for s in args.sizes.split(",")):
         work = Path(tempfile.mkdtemp(prefix=f"bench-converge-{size}-"))

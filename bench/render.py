@@ -98,12 +98,14 @@ spec:
     resources:
       requests: {cpu: 100m, memory: 256Mi}
       limits: {cpu: 500m, memory: 512Mi}
-    tokenSecret: {name: polyaxon-agent-token, key: token}
+    tokenSecret: {name: polyaxon-agent-token}
     queues:
       - {name: default, concurrency: 4, priority: 1, nodePool: cpu}
     connections:
       - name: artifacts
         kind: artifacts-store
+        provider: s3
+        schema: {bucket: "s3://ml-platform-artifacts"}
         secret: {name: artifacts-store-credentials, mountPath: /etc/polyaxon/artifacts}
 ---
 apiVersion: reconciler.dev/v1alpha1

@@ -15,10 +15,11 @@ from typing import Any
 
 from reconciler import inventory as inv
 from reconciler import plan as planning
+from reconciler import prerequisites, rolecheck, windows
 from reconciler import quota as quota_usage
-from reconciler import rolecheck, windows
 from reconciler.config.model import MANAGED_BY_LABEL, MANAGED_BY_VALUE, Landscape, Target
 from reconciler.inventory import Inventory, ObjectRef
+from reconciler.kube import crds as kube_crds
 from reconciler.kube.client import ClusterClient, Object
 from reconciler.kube.errors import KubeError
 from reconciler.kube.guardrails import read_cluster_roles
@@ -85,6 +86,7 @@ class ClusterState:
     live: dict[ObjectRef, Object]
     inventories: dict[str, Inventory]
     system_namespace_exists: bool
+    crds: prerequisites.CrdState = field(default_factory=dict)  # what agents need beyond their objects
 
 
 # -- reading ---------------------------------------------------------------------------------------------------------
@@ -113,7 +115,9 @@ def read_cluster(client: ClusterClient, desired: dict[str, list[Object]], platfo
                 found.setdefault("kind", ref.kind)
                 live[ref] = found
     system = inv.SYSTEM_NAMESPACE in namespaces if missing else bool(inventories)
-    return ClusterState(live, inventories, system)
+    has_agent = any(o["kind"] == "Deployment" for objects in desired.values() for o in objects)
+    crds = kube_crds.present(client, prerequisites.CRDS) if has_agent else {}
+    return ClusterState(live, inventories, system, crds)
 
 
 def hold_outside_windows(landscape: Landscape, plans: list[TargetPlan], now: datetime | None) -> None:
@@ -135,6 +139,8 @@ def plan_cluster(landscape: Landscape, cluster: str, targets: tuple[Target, ...]
         planning.plan_target(t, desired[t.key], state.live, state.inventories.get(t.namespace), options)
         for t in targets
     ]
+    for plan, target in zip(plans, targets, strict=True):
+        plan.warnings.extend(prerequisites.warnings(target, landscape.platform, state.crds))
     if not scoped:
         described = {t.namespace for t in landscape.targets if t.cluster.name == cluster}
         for namespace, stored in sorted(state.inventories.items()):

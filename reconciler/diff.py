@@ -253,7 +253,9 @@ def _expanded(obj: Manifest) -> Manifest:
     data: dict[str, Any] = {}
     for key, value in obj["data"].items():
         try:
-            data[key] = json.loads(value) if key.endswith(".json") else value
+            # Files named *.json, and the agent's JSON settings (POLYAXON_AGENT_DEFAULT_SCHEDULING, ...).
+            opened = key.endswith(".json") or (isinstance(value, str) and value[:1] in ("{", "["))
+            data[key] = json.loads(value) if opened else value
         except (TypeError, ValueError):
             data[key] = value
     return {**obj, "data": data}

@@ -7,7 +7,7 @@ import sys
 import time
 from pathlib import Path
 
-from testenv import build, controlplane, users
+from testenv import build, controlplane, nodes, users
 
 DEFAULT_DIR = Path(__file__).resolve().parent.parent / ".state" / "testenv"
 
@@ -16,7 +16,7 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         return int(args.run(args))
-    except (build.BuildError, controlplane.ControlPlaneError, ValueError, KeyError) as error:
+    except (build.BuildError, controlplane.ControlPlaneError, ValueError, KeyError) as error:  # DescriptionError too
         print(f"testenv: {error}", file=sys.stderr)
         return 1
 
@@ -26,6 +26,8 @@ def _build(args: argparse.Namespace) -> int:
     print(f"kube-apiserver          {binaries.kube_apiserver}")
     print(f"kube-controller-manager {binaries.kube_controller_manager or '(none)'}")
     print(f"etcd                    {binaries.etcd}")
+    print(f"kube-scheduler          {binaries.kube_scheduler or '(none)'}")
+    print(f"kwok                    {binaries.kwok.binary if binaries.kwok else '(none)'}")
     print(f"kubectl                 {binaries.kubectl or '(none)'}")
     return 0
 
@@ -34,7 +36,8 @@ def _up(args: argparse.Namespace) -> int:
     names = [name.strip() for name in args.clusters.split(",") if name.strip()]
     members = users.read_members(args.users) if args.users else None
     began = time.monotonic()
-    env = controlplane.up(names, args.dir, members=members, timeout=args.timeout)
+    description = nodes.load(args.nodes)
+    env = controlplane.up(names, args.dir, members=members, node_description=description, timeout=args.timeout)
     for cluster in env.clusters.values():
         print(f"{cluster.name:12} {cluster.server}  (context {cluster.context})")
     print(f"kubeconfig   {env.kubeconfig}   (admin; contexts {', '.join(env.clusters)})")
@@ -88,6 +91,8 @@ def _parser() -> argparse.ArgumentParser:
     up = command("up", _up, "start one control plane per cluster name; return when all are ready")
     up.add_argument("--clusters", default="shared,gpu", help="comma-separated names (default shared,gpu)")
     up.add_argument("--users", type=Path, help='JSON file {"alice": ["oidc:ml-research"], ...} (default: built in)')
+    up.add_argument("--nodes", type=Path, default=nodes.DEFAULT,
+                    help=f"node pools per cluster, YAML (default {nodes.DEFAULT.name}: the sample repository's pools)")
     up.add_argument("--timeout", type=float, default=90.0, help="seconds to wait for readiness (default 90)")
     down = command("down", _down, "stop every process started by `up`; remove the state directory")
     down.add_argument("--keep", action="store_true", help="keep the state directory (logs, data, kubeconfig)")

@@ -1,9 +1,12 @@
-"""Find or build the control-plane binaries (etcd, kube-apiserver, kube-controller-manager, kubectl).
+"""Find or build the control-plane binaries (etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kubectl).
 
 The binaries are built from the Go modules pinned in ``testenv/go.mod`` and cached outside the repository, in
 ``$XDG_CACHE_HOME/reconciler/k8s-<version>/`` (``~/.cache`` by default). A stamp file marks a complete cache, so a
 later run only checks that the files exist. ``KUBEBUILDER_ASSETS`` (the envtest convention) points at a directory
 that already holds ``etcd`` and ``kube-apiserver`` and skips the build.
+
+kube-scheduler joined the cache after the first three: it has a stamp of its own, so a complete cache made before it
+stays valid and only the scheduler is added to it. kwok, from another module, has a cache of its own (``kwok.py``).
 """
 
 from __future__ import annotations
@@ -23,13 +26,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from testenv import kwok
+
 MODULE_DIR = Path(__file__).resolve().parent
 STAMP = ".complete"
+SCHEDULER = "kube-scheduler"
+SCHEDULER_STAMP = ".complete-kube-scheduler"
 REQUIRED = ("etcd", "kube-apiserver", "kube-controller-manager")
 PACKAGES = {
     "etcd": "go.etcd.io/etcd/server/v3",
     "kube-apiserver": "k8s.io/kubernetes/cmd/kube-apiserver",
     "kube-controller-manager": "k8s.io/kubernetes/cmd/kube-controller-manager",
+    SCHEDULER: "k8s.io/kubernetes/cmd/kube-scheduler",
     "kubectl": "k8s.io/kubernetes/cmd/kubectl",
 }
 
@@ -52,6 +60,8 @@ class Binaries:
     kube_apiserver: Path
     kube_controller_manager: Path | None
     kubectl: Path | None
+    kube_scheduler: Path | None  # with kwok: nodes to schedule on; without, pods stay Pending
+    kwok: kwok.Kwok | None
     source: Literal["cache", "assets"]
     versions: Versions
 
@@ -88,6 +98,8 @@ def find() -> Binaries | None:
         kube_apiserver=directory / "kube-apiserver",
         kube_controller_manager=directory / "kube-controller-manager",
         kubectl=find_kubectl(directory),
+        kube_scheduler=_scheduler(directory),
+        kwok=kwok.find(),
         source="cache",
         versions=versions,
     )
@@ -96,25 +108,51 @@ def find() -> Binaries | None:
 def ensure(log: Log = print) -> Binaries:
     """Binaries ready to run: found, or built into the cache (slow the first time, then reused).
 
-    kubectl is built too when none is on PATH (the benchmarks need one).
+    kubectl is built too when none is on PATH (the benchmarks need one), and so are kube-scheduler and kwok.
     """
     found = find()
-    if found is not None and (found.kubectl is not None or found.source == "assets"):
+    if found is not None and _whole(found):
         return found
     versions = pinned_versions()
     directory = cache_dir(versions)
     directory.mkdir(parents=True, exist_ok=True)
+    assets = found is not None and found.source == "assets"
     with _locked(directory / ".lock"):
-        for name in REQUIRED:
-            if not (directory / name).is_file():
-                _build(name, directory, versions, log)
-        if find_kubectl(directory) is None:
-            _build("kubectl", directory, versions, log)
         stamp = {"kubernetes": versions.kubernetes, "etcd": versions.etcd, "go": _go_version()}
-        (directory / STAMP).write_text(json.dumps(stamp, indent=2) + "\n")
+        if not assets and (not (directory / STAMP).is_file() or not all((directory / n).is_file() for n in REQUIRED)):
+            for name in REQUIRED:
+                if not (directory / name).is_file():
+                    _build(name, directory, versions, log)
+            (directory / STAMP).write_text(json.dumps(stamp, indent=2) + "\n")
+        if not assets and find_kubectl(directory) is None:
+            _build("kubectl", directory, versions, log)
+        if (found is None or found.kube_scheduler is None) and _scheduler(directory) is None:
+            _build(SCHEDULER, directory, versions, log)
+            (directory / SCHEDULER_STAMP).write_text(json.dumps(stamp, indent=2) + "\n")
+    with _locked(_kwok_lock()):
+        if kwok.find() is None:
+            kwok.build(_go(), lambda name, argv, cwd, env: _run_go(name, argv, cwd, log, env), log)
     result = find()
     assert result is not None
     return result
+
+
+def _kwok_lock() -> Path:
+    kwok.cache_dir().mkdir(parents=True, exist_ok=True)
+    return kwok.cache_dir() / ".lock"
+
+
+def _whole(found: Binaries) -> bool:
+    if found.kwok is None:
+        return False
+    if found.source == "assets":
+        return True
+    return found.kubectl is not None and found.kube_scheduler is not None
+
+
+def _scheduler(directory: Path) -> Path | None:
+    built = directory / SCHEDULER
+    return built if (directory / SCHEDULER_STAMP).is_file() and built.is_file() else None
 
 
 def find_kubectl(directory: Path | None = None) -> Path | None:
@@ -136,11 +174,14 @@ def _from_assets(directory: Path, versions: Versions) -> Binaries:
     if not manager.is_file() and (cache_dir(versions) / "kube-controller-manager").is_file():
         manager = cache_dir(versions) / "kube-controller-manager"
     kubectl = directory / "kubectl"
+    scheduler = directory / SCHEDULER
     return Binaries(
         etcd=directory / "etcd",
         kube_apiserver=directory / "kube-apiserver",
         kube_controller_manager=manager if manager.is_file() else None,
         kubectl=kubectl if kubectl.is_file() else find_kubectl(),
+        kube_scheduler=scheduler if scheduler.is_file() else _scheduler(cache_dir(versions)),
+        kwok=kwok.find(),
         source="assets",
         versions=versions,
     )
@@ -156,19 +197,35 @@ def ldflags(versions: Versions) -> str:
     )
 
 
-def _build(name: str, directory: Path, versions: Versions, log: Log) -> None:
+def _go() -> str:
     go = shutil.which("go")
     if go is None:
         raise BuildError(
             "`go` is not on PATH: install Go (the version testenv/go.mod declares or newer) to build the control "
             "plane, or set KUBEBUILDER_ASSETS to a directory with etcd and kube-apiserver"
         )
+    return go
+
+
+def _build(name: str, directory: Path, versions: Versions, log: Log) -> None:
+    go = _go()
     partial = directory / f".{name}.partial"
     # Identical flags on every run let Go reuse its build cache: a rebuild only links.
     argv = [go, "build", "-v", "-ldflags", ldflags(versions), "-o", str(partial), PACKAGES[name]]
     log(f"building {name} ({PACKAGES[name]}) into {directory}")
+    try:
+        _run_go(name, argv, MODULE_DIR, log)
+    except BuildError:
+        partial.unlink(missing_ok=True)
+        raise
+    os.replace(partial, directory / name)
+
+
+def _run_go(name: str, argv: list[str], cwd: Path, log: Log, env: dict[str, str] | None = None) -> None:
+    """Run one `go build -v`/`go install -v`, reporting progress; BuildError with the end of its output if it fails."""
     started = time.monotonic()
-    process = subprocess.Popen(argv, cwd=MODULE_DIR, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    process = subprocess.Popen(argv, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                               env={**os.environ, **(env or {})})
     assert process.stdout is not None
     progress = _Progress(name, started)
     reporter = threading.Thread(target=progress.report_until_done, daemon=True)
@@ -179,9 +236,7 @@ def _build(name: str, directory: Path, versions: Versions, log: Log) -> None:
     progress.finish()
     reporter.join()
     if code != 0:
-        partial.unlink(missing_ok=True)
-        raise BuildError(f"building {name} failed (go build exited {code}):\n" + "\n".join(progress.messages[-40:]))
-    os.replace(partial, directory / name)
+        raise BuildError(f"building {name} failed ({argv[1]} exited {code}):\n" + "\n".join(progress.messages[-40:]))
     log(f"built {name} in {_duration(time.monotonic() - started)}")
 
 

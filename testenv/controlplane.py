@@ -1,4 +1,5 @@
-"""Real Kubernetes control planes on 127.0.0.1: per cluster name one etcd, kube-apiserver and controller manager.
+"""Real Kubernetes control planes on 127.0.0.1: per cluster name one etcd, kube-apiserver, controller manager,
+scheduler and kwok, with simulated nodes (``nodes.py``) on which pods are scheduled and run.
 
 ``up`` starts them and returns when every API server is ready; ``down`` stops every process it started. The state
 (pids, ports, command lines) lives in ``DIR/state.json``, so ``down`` and ``status`` work from another process, and
@@ -17,10 +18,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from testenv import build, certs, kubeconfig, probes, processes, users
+from testenv import build, certs, kubeconfig, nodes, probes, processes, users, workers
 
 ETCD, APISERVER, CONTROLLER_MANAGER = "etcd", "kube-apiserver", "kube-controller-manager"
-COMPONENTS = (ETCD, APISERVER, CONTROLLER_MANAGER)
+SCHEDULER, KWOK = workers.SCHEDULER, workers.KWOK
+COMPONENTS = (ETCD, APISERVER, CONTROLLER_MANAGER, SCHEDULER, KWOK)
 # ValidatingAdmissionPolicy and PodSecurity are on by default in v1.36; listed so the test control plane visibly runs
 # the admission that confines the reconciler (deploy/admission-policy.yaml) as a real cluster does.
 ADMISSION_PLUGINS = "NamespaceLifecycle,LimitRanger,ResourceQuota,ServiceAccount,PodSecurity,ValidatingAdmissionPolicy"
@@ -56,6 +58,7 @@ class Cluster:
     ca_file: Path
     controller_manager_url: str | None
     components: dict[str, Component]
+    health: dict[str, str] = field(default_factory=dict)  # scheduler and kwok: their /healthz URLs
 
     @property
     def context(self) -> str:
@@ -106,11 +109,13 @@ def up(
     *,
     members: Mapping[str, Sequence[str]] | None = None,
     binaries: build.Binaries | None = None,
+    node_description: Mapping[str, tuple[nodes.Pool, ...]] | None = None,
     timeout: float = 90.0,
     log: Log = print,
 ) -> TestEnv:
-    """Start one control plane per name; return when every API server is ready and every controller manager
-    healthy. On failure everything started is stopped again and the state directory is kept for its logs."""
+    """Start one control plane per name; return when every API server is ready, every controller manager,
+    scheduler and kwok healthy and every node Ready (``node_description``, by default ``testenv/nodes.yaml``).
+    On failure everything started is stopped again and the state directory is kept for its logs."""
     _check_names(names)
     directory = directory.resolve()
     if (directory / STATE).is_file() and _running(load(directory)):
@@ -119,13 +124,14 @@ def up(
     directory.mkdir(parents=True, exist_ok=True)
     identities = users.make(members)
     users.write_token_file(directory / TOKENS, identities)
-    people = {name: user for name, user in identities.items() if name != users.CONTROLLER_MANAGER}
+    people = {name: user for name, user in identities.items() if name not in users.SERVICES}
+    description = nodes.load() if node_description is None else node_description
     users.write_json(directory / USERS, people)
     env = TestEnv(directory, {}, people, binaries.source)
     began = time.monotonic()
     try:
         for name in names:
-            env.clusters[name] = _prepare(name, directory, binaries, identities[users.CONTROLLER_MANAGER].token)
+            env.clusters[name] = _prepare(name, directory, binaries, identities)
         for cluster in env.clusters.values():
             _spawn(env, cluster, ETCD)
             _spawn(env, cluster, APISERVER)
@@ -134,6 +140,13 @@ def up(
             if CONTROLLER_MANAGER in cluster.components:
                 _spawn(env, cluster, CONTROLLER_MANAGER)
         _wait(env, CONTROLLER_MANAGER, timeout)
+        for cluster in env.clusters.values():
+            for component in (SCHEDULER, KWOK):
+                if component in cluster.components:
+                    _spawn(env, cluster, component)
+        _wait(env, SCHEDULER, timeout)
+        _wait(env, KWOK, timeout)
+        _create_nodes(env, description, timeout)
         env.version = _check_version(env, binaries)
         endpoints = [kubeconfig.Endpoint(c.name, c.server, c.ca_file) for c in env.clusters.values()]
         tokens = {name: user.token for name, user in people.items()}
@@ -145,6 +158,8 @@ def up(
         raise
     if binaries.kube_controller_manager is None:
         log("warning: no kube-controller-manager binary: namespaces will not finalize, quotas get no status")
+    if binaries.kube_scheduler is None or binaries.kwok is None:
+        log("warning: no kube-scheduler or kwok binary: there are no nodes, pods stay Pending")
     log(f"{len(names)} cluster(s) ready in {time.monotonic() - began:.1f}s (Kubernetes {env.version})")
     return env
 
@@ -207,6 +222,7 @@ def load(directory: Path) -> TestEnv:
             server=entry["server"],
             ca_file=Path(entry["ca_file"]),
             controller_manager_url=entry["controller_manager_url"],
+            health=entry.get("health", {}),
             components={
                 component: Component(component, spec["argv"], Path(spec["log"]), spec["pid"], spec["started"])
                 for component, spec in entry["components"].items()
@@ -218,13 +234,14 @@ def load(directory: Path) -> TestEnv:
     return TestEnv(directory, clusters, people, data["binaries_source"], data["version"])
 
 
-def _prepare(name: str, directory: Path, binaries: build.Binaries, manager_token: str) -> Cluster:
+def _prepare(name: str, directory: Path, binaries: build.Binaries, identities: Mapping[str, users.User]) -> Cluster:
+    manager_token = identities[users.CONTROLLER_MANAGER].token
     home = directory / name
     for stale in (home / "etcd", home / "logs"):
         shutil.rmtree(stale, ignore_errors=True)
     (home / "logs").mkdir(parents=True)
     tls = certs.generate(home / "pki", name)
-    etcd_port, peer_port, api_port, manager_port = processes.free_ports(4)
+    etcd_port, peer_port, api_port, manager_port, scheduler_port, kwok_port = processes.free_ports(6)
     etcd_url, peer_url = f"http://127.0.0.1:{etcd_port}", f"http://127.0.0.1:{peer_port}"
     server = f"https://127.0.0.1:{api_port}"
     etcd = [
@@ -272,7 +289,24 @@ def _prepare(name: str, directory: Path, binaries: build.Binaries, manager_token
         manager_log = home / "logs" / "kube-controller-manager.log"
         components[CONTROLLER_MANAGER] = Component(CONTROLLER_MANAGER, manager, manager_log)
         manager_url = f"https://127.0.0.1:{manager_port}"
-    return Cluster(name, home, server, tls.ca_cert, manager_url, components)
+    cluster = Cluster(name, home, server, tls.ca_cert, manager_url, components)
+    if binaries.kube_scheduler is not None and binaries.kwok is not None:
+        ports = {SCHEDULER: scheduler_port, KWOK: kwok_port}
+        for spec in workers.specs(name, home, server, tls.ca_cert, binaries, identities, ports):
+            cluster.components[spec.name] = Component(spec.name, spec.argv, spec.log)
+            cluster.health[spec.name] = spec.health
+    return cluster
+
+
+def _create_nodes(env: TestEnv, description: Mapping[str, tuple[nodes.Pool, ...]], timeout: float) -> None:
+    admin = env.token(users.ADMIN)
+    for cluster in env.clusters.values():
+        if KWOK in cluster.components:
+            wanted = nodes.manifests(cluster.name, nodes.pools_for(dict(description), cluster.name))
+            try:
+                nodes.create(cluster.server, cluster.ca_file, admin, wanted, timeout)
+            except (TimeoutError, RuntimeError) as error:
+                raise ControlPlaneError(_failure(cluster, cluster.components[KWOK], str(error))) from error
 
 
 def _spawn(env: TestEnv, cluster: Cluster, name: str) -> None:
@@ -304,6 +338,8 @@ def _ready(cluster: Cluster, name: str, admin_token: str) -> bool:
         return probes.is_ok(f"{cluster.server}/readyz", ca_file=cluster.ca_file, token=admin_token)
     if name == CONTROLLER_MANAGER:
         return probes.is_ok(f"{cluster.controller_manager_url}/healthz")
+    if name in cluster.health:
+        return probes.is_ok(cluster.health[name])
     return True  # etcd: the API server's readiness covers it
 
 
@@ -359,6 +395,7 @@ def _save(env: TestEnv) -> None:
                 "server": cluster.server,
                 "ca_file": str(cluster.ca_file),
                 "controller_manager_url": cluster.controller_manager_url,
+                "health": cluster.health,
                 "components": {
                     name: {"argv": c.argv, "log": str(c.log), "pid": c.pid, "started": c.started}
                     for name, c in cluster.components.items()

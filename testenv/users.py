@@ -16,6 +16,9 @@ from pathlib import Path
 
 ADMIN = "admin"
 CONTROLLER_MANAGER = "system:kube-controller-manager"
+SCHEDULER = "system:kube-scheduler"  # bound by the API server's bootstrap RBAC policy, like a real scheduler
+KWOK = "kwok"  # the simulated nodes' kubelets, all in one process
+SERVICES = frozenset({CONTROLLER_MANAGER, SCHEDULER, KWOK})  # components, not people: not in users.json
 
 # Groups named as an OIDC provider would send them; teams in an environments repo bind to these.
 DEFAULT_MEMBERS: dict[str, tuple[str, ...]] = {
@@ -33,8 +36,10 @@ class User:
 
 
 def make(members: Mapping[str, Sequence[str]] | None = None) -> dict[str, User]:
-    """The admin (group system:masters), the controller manager's identity, and the given members."""
-    groups: dict[str, tuple[str, ...]] = {ADMIN: ("system:masters",), CONTROLLER_MANAGER: ("system:masters",)}
+    """The admin (group system:masters), the components' identities, and the given members."""
+    groups: dict[str, tuple[str, ...]] = {
+        ADMIN: ("system:masters",), CONTROLLER_MANAGER: ("system:masters",), SCHEDULER: (), KWOK: ("system:masters",),
+    }  # fmt: skip
     groups.update({name: tuple(member_groups) for name, member_groups in (members or DEFAULT_MEMBERS).items()})
     return {name: User(name, secrets.token_urlsafe(32), user_groups) for name, user_groups in groups.items()}
 

@@ -21,6 +21,9 @@ FIELD_MANAGER = "reconciler"  # the one server-side apply field manager of every
 # Namespaces the reconciler never manages: they belong to Kubernetes itself or to the reconciler.
 RESERVED_NAMESPACES = frozenset({"default", "kube-system", "kube-public", "kube-node-lease", "reconciler-system"})
 
+ARTIFACTS_STORE = "artifacts-store"  # the connection kind the agent takes as its default artifacts store
+AGENT_TOKEN_KEY = "POLYAXON_AUTH_TOKEN"  # the agent and its runs read the token Secret under this key
+
 OnRemove = Literal["orphan", "delete"]
 Network = Literal["isolated", "open"]
 PodSecurity = Literal["privileged", "baseline", "restricted"]
@@ -42,6 +45,7 @@ class Platform:
     allowed_cluster_roles: tuple[str, ...] = DEFAULT_ALLOWED_CLUSTER_ROLES
     control_plane_namespace: str | None = None
     control_plane_cluster: str | None = None
+    control_plane_host: str | None = None  # the control plane's API, as agents reach it (POLYAXON_HOST)
     mass_delete_percent: int = DEFAULT_MASS_DELETE_PERCENT
     risk_rules: dict[str, RiskLevel] = field(default_factory=dict)
     risk_by_environment: dict[str, dict[str, RiskLevel]] = field(default_factory=dict)
@@ -126,6 +130,8 @@ class AgentConnection:
     secret: str | None
     config_map: str | None
     mount_path: str
+    provider: str = "custom"  # the Polyaxon connection kind: s3, gcs, wasb, volume_claim, host_path, git, ...
+    schema: dict[str, Any] = field(default_factory=dict)  # Polyaxon's connection schema: bucket, url, ...
 
 
 @dataclass(frozen=True)
@@ -137,6 +143,12 @@ class Agent:
     token_secret: SecretKeyRef
     queues: tuple[Queue, ...]
     connections: tuple[AgentConnection, ...]
+    instance: str = ""  # <owner>.agents.<uuid>, as the control plane registered the agent
+    runs_node_pool: str | None = None  # where runs go by default (POLYAXON_AGENT_DEFAULT_SCHEDULING)
+
+    @property
+    def artifacts_store(self) -> AgentConnection | None:
+        return next((c for c in self.connections if c.kind == ARTIFACTS_STORE), None)
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ import difflib
 from collections.abc import Iterable
 from typing import Any, cast
 
-from reconciler.config import model, rules
+from reconciler.config import agent_rules, model, rules
 from reconciler.config.guardrails import DEFAULT as DEFAULT_GUARDRAILS
 from reconciler.config.guardrails import Guardrails
 from reconciler.config.located import Document, LocatedDict, LocatedList
@@ -103,6 +103,7 @@ class _Resolver:
             allowed_cluster_roles=self.allowed_cluster_roles(document),
             control_plane_namespace=control.get("namespace"),
             control_plane_cluster=control.get("cluster"),
+            control_plane_host=control.get("host"),
             mass_delete_percent=spec.get("massDeletePercent", model.DEFAULT_MASS_DELETE_PERCENT),
             risk_rules=dict(risk.get("rules", {})),
             risk_by_environment={k: dict(v) for k, v in risk.get("environments", {}).items()},
@@ -294,16 +295,17 @@ class _Resolver:
         if spec is None or not spec.get("enabled", True):
             return None
         queues = spec.get("queues", [])
-        pools = [(spec, "spec.agent.nodePool")] + [
+        pools = [(spec, "spec.agent.nodePool"), (spec, "spec.agent.runsNodePool")] + [
             (queue, f"spec.agent.queues[{rules.origin(queues, i)}].nodePool") for i, queue in enumerate(queues)
         ]
         for holder, field in pools:
-            pool = holder.get("nodePool")
+            key = field.rsplit(".", 1)[1]
+            pool = holder.get(key)
             for cluster in clusters:
                 # Once per place and cluster: a profile's queue is reported once, not once per environment.
-                if pool is not None and pool not in cluster.node_pools and self.first(holder.where("nodePool"),
+                if pool is not None and pool not in cluster.node_pools and self.first(holder.where(key),
                                                                                        cluster.name):
-                    self.error(holder.where("nodePool"), field, f"node pool {pool!r} is not defined on cluster "
+                    self.error(holder.where(key), field, f"node pool {pool!r} is not defined on cluster "
                                f"{cluster.name!r}, a target of environment {environment!r}"
                                + _suggest(pool, cluster.node_pools))
         self.errors.extend(rules.shared_mount_paths(spec.get("connections", [])))
@@ -313,7 +315,9 @@ class _Resolver:
             replicas=spec.get("replicas", 1),
             resources={k: {r: _text(q) for r, q in v.items()} for k, v in spec.get("resources", {}).items()},
             node_pool=spec.get("nodePool"),
-            token_secret=model.SecretKeyRef(token["name"], token.get("key", "token")),
+            token_secret=model.SecretKeyRef(token["name"], model.AGENT_TOKEN_KEY),
+            instance=spec.get("instance", ""),
+            runs_node_pool=spec.get("runsNodePool", spec.get("nodePool")),
             queues=tuple(
                 model.Queue(q["name"], q.get("concurrency", 1), q.get("priority", 0), q.get("nodePool"))
                 for q in spec.get("queues", [])
@@ -335,9 +339,12 @@ class _Resolver:
         environments = {}
         claimed: dict[tuple[str, str], tuple[str, Location]] = {}
         targets = []
+        instances: dict[str, tuple[str, Location]] = {}
         for name, document in sorted(self.named("Environment").items()):
             environment = self.environment(document, platform, teams, clusters)
             environments[name] = environment
+            if (document.kind, document.name) not in self.incomplete:
+                self.errors.extend(agent_rules.check(document, self.settings(document), instances))
             for index, key in enumerate(environment.targets):
                 where = document.where("spec", "targets", index)
                 if key in claimed:
@@ -381,6 +388,8 @@ def _connection(spec: dict[str, Any]) -> model.AgentConnection:
         secret=spec["secret"]["name"] if "secret" in spec else None,
         config_map=spec["configMap"]["name"] if "configMap" in spec else None,
         mount_path=rules.mount_path(spec),
+        provider=spec.get("provider", "custom"),
+        schema=dict(spec.get("schema", {})),
     )
 
 

@@ -13,7 +13,7 @@ def render_target(target: Target, landscape: Landscape) -> list[Manifest]:
     objects = [
         *namespace.render(target, landscape.platform),
         *access.render(target, landscape.teams),
-        *agent.render(target),
+        *agent.render(target, landscape.platform),
     ]
     return sort_for_apply(objects)
 

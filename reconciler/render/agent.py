@@ -1,21 +1,22 @@
-"""The environment's ML agent: confined to its namespace, configured with its queues and node scheduling.
+"""The environment's ML agent, a Polyaxon agent confined to its namespace.
 
-The agent reaches the control plane only through its queues; it gets a ServiceAccount bound, in its own namespace
-only, to the installation's agent ClusterRole, which grants what an agent needs to run ML jobs. Its token comes from
-a Secret that already exists in the namespace (never from git).
+It gets a ServiceAccount bound, in its own namespace only, to the installation's agent ClusterRole, which grants
+what an agent needs to run ML jobs; a ConfigMap with the environment Polyaxon's settings code reads (``polyaxon.py``);
+and a Deployment that starts it as the official chart does (``args: ["start"]``), on its node pool, with its token
+from a Secret that already exists in the namespace (never from git). Queues are objects of the control plane, not of
+the agent: nothing here renders them (docs/topologies.md says where they go).
 """
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-from reconciler.config.model import Agent, Cluster, NodePool, Target
+from reconciler.config.model import Agent, Platform, Target
+from reconciler.render import polyaxon
 from reconciler.render.objects import Manifest, manifest
 
 AGENT_NAME = "ml-agent"
 CONFIG_NAME = "ml-agent-config"
-CONFIG_PATH = "/etc/ml-agent"
 APP_LABELS = {"app.kubernetes.io/name": AGENT_NAME, "app.kubernetes.io/component": "agent"}
 
 # What an ML agent may do is defined once, by the installation, as the ClusterRole named here (deploy/agent-role.yaml),
@@ -27,48 +28,10 @@ AGENT_CLUSTER_ROLE = "reconciler-ml-agent"
 AGENT_BINDING = AGENT_CLUSTER_ROLE
 
 
-def scheduling(pool: NodePool | None) -> dict[str, Any]:
-    if pool is None:
-        return {}
-    result: dict[str, Any] = {}
-    if pool.node_selector:
-        result["nodeSelector"] = dict(sorted(pool.node_selector.items()))
-    if pool.tolerations:
-        result["tolerations"] = [dict(t) for t in pool.tolerations]
-    return result
-
-
-def agent_config(agent: Agent, target: Target) -> dict[str, Any]:
-    """The agent's view of its environment: queues, where each queue's jobs run, and its connections."""
-    cluster: Cluster = target.cluster
-    return {
-        "environment": target.environment.name,
-        "namespace": target.namespace,
-        "cluster": cluster.name,
-        "queues": [
-            {
-                "name": queue.name,
-                "concurrency": queue.concurrency,
-                "priority": queue.priority,
-                "nodePool": queue.node_pool,
-                "gpu": bool(queue.node_pool and cluster.node_pools[queue.node_pool].gpu),
-                **scheduling(cluster.node_pools.get(queue.node_pool) if queue.node_pool else None),
-            }
-            for queue in sorted(agent.queues, key=lambda q: (-q.priority, q.name))
-        ],
-        "connections": [
-            {"name": c.name, "kind": c.kind, "mountPath": c.mount_path,
-             **({"secret": c.secret} if c.secret else {"configMap": c.config_map})}
-            for c in agent.connections
-        ],
-    }
-
-
-def render(target: Target) -> list[Manifest]:
+def render(target: Target, platform: Platform) -> list[Manifest]:
     agent = target.environment.agent
     if agent is None:
         return []
-    config = agent_config(agent, target)
     return [
         manifest("v1", "ServiceAccount", AGENT_NAME, target, extra_labels=APP_LABELS),
         manifest(
@@ -77,31 +40,22 @@ def render(target: Target) -> list[Manifest]:
             subjects=[{"kind": "ServiceAccount", "name": AGENT_NAME, "namespace": target.namespace}],
         ),
         manifest("v1", "ConfigMap", CONFIG_NAME, target, extra_labels=APP_LABELS,
-                 data={"agent.json": json.dumps(config, indent=2, sort_keys=True) + "\n"}),
+                 data=polyaxon.environment(agent, target, platform.control_plane_host)),
         _deployment(agent, target),
     ]
 
 
 def _deployment(agent: Agent, target: Target) -> Manifest:
     selector = {"app.kubernetes.io/name": AGENT_NAME, "reconciler/environment": target.environment.name}
-    volumes: list[dict[str, Any]] = [{"name": "config", "configMap": {"name": CONFIG_NAME}}]
-    mounts: list[dict[str, Any]] = [{"name": "config", "mountPath": CONFIG_PATH, "readOnly": True}]
-    for connection in agent.connections:
-        volume = f"conn-{connection.name}"
-        source = ({"secret": {"secretName": connection.secret}} if connection.secret
-                  else {"configMap": {"name": connection.config_map}})
-        volumes.append({"name": volume, **source})
-        mounts.append({"name": volume, "mountPath": connection.mount_path, "readOnly": True})
+    token = agent.token_secret
     container: dict[str, Any] = {
         "name": "agent",
         "image": agent.image,
-        "args": ["--config", f"{CONFIG_PATH}/agent.json"],
-        "env": [
-            {"name": "POLYAXON_AGENT_TOKEN",
-             "valueFrom": {"secretKeyRef": {"name": agent.token_secret.name, "key": agent.token_secret.key}}},
-            {"name": "POLYAXON_K8S_NAMESPACE", "value": target.namespace},
-        ],
-        "volumeMounts": mounts,
+        "args": ["start"],
+        "envFrom": [{"configMapRef": {"name": CONFIG_NAME}}],
+        "env": [{"name": token.key, "valueFrom": {"secretKeyRef": {"name": token.name, "key": token.key}}}],
+        # The root filesystem is read-only; Polyaxon keeps its temporary configuration and home under /tmp.
+        "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],
         "securityContext": {"allowPrivilegeEscalation": False, "readOnlyRootFilesystem": True,
                             "capabilities": {"drop": ["ALL"]}},
     }
@@ -112,8 +66,8 @@ def _deployment(agent: Agent, target: Target) -> Manifest:
         "serviceAccountName": AGENT_NAME,
         "securityContext": {"runAsNonRoot": True, "runAsUser": 1000, "seccompProfile": {"type": "RuntimeDefault"}},
         "containers": [container],
-        "volumes": volumes,
-        **scheduling(pool),
+        "volumes": [{"name": "tmp", "emptyDir": {}}],
+        **polyaxon.pool_scheduling(pool),
     }
     return manifest(
         "apps/v1", "Deployment", AGENT_NAME, target, extra_labels=APP_LABELS,

@@ -84,7 +84,7 @@ def test_a_quota_change_in_git_updates_only_that_object(tmp_path: Path, kubeconf
     repo = private_repo(tmp_path, "c")
     _converged(repo, kubeconfig)
     cluster = clients(repo, kubeconfig)
-    before = write_requests(cluster["gpu"])
+    before = quiet_writes(cluster["gpu"])  # the agents' pods start on the nodes: let the controllers finish
     edit(repo, "environments/prod.yaml", "gpu: 8", "gpu: 4")
     _converged(repo, kubeconfig)
     assert _quota(cluster["gpu"], "c-prod")["requests.nvidia.com/gpu"] == "4"
@@ -205,7 +205,7 @@ def test_mass_deletion_is_refused_and_deletes_nothing(tmp_path: Path, kubeconfig
     repo = private_repo(tmp_path, "k")
     _converged(repo, kubeconfig)
     # Without its agent and access entries, dev keeps 4 of its 12 objects: 8 deletions, 67% > 25%.
-    edit(repo, "environments/dev.yaml", "  extends: [standard]\n", "  extends: [standard]\n  agent: {enabled: false}\n")
+    edit(repo, "environments/dev.yaml", "  agent:\n", "  agent:\n    enabled: false\n")
     edit(repo, "environments/dev.yaml", "    - {team: research, role: edit}\n", "")
     assert run_cli("apply", repo, "--kubeconfig", kubeconfig) == 1
     shared = clients(repo, kubeconfig)["shared"]
@@ -241,7 +241,7 @@ def test_an_object_that_is_not_ours_is_a_conflict_unless_adopted(
     edit(repo, "environments/dev.yaml", "  extends: [standard]\n", "  extends: [standard]\n  adopt: true\n")
     _converged(repo, kubeconfig, "--cluster", "shared")
     adopted = shared.get("ConfigMap", "l-dev", "ml-agent-config")
-    assert adopted is not None and "agent.json" in adopted["data"]
+    assert adopted is not None and adopted["data"]["POLYAXON_SET_AGENT"] == "true"
 
 
 def test_one_unreachable_cluster_does_not_stop_the_other(
@@ -273,8 +273,10 @@ def test_dry_run_changes_nothing(tmp_path: Path, kubeconfig: Path) -> None:
 def test_wait_reports_an_agent_that_does_not_become_ready(tmp_path: Path, kubeconfig: Path,
                                                           capsys: pytest.CaptureFixture[str]) -> None:
     repo = private_repo(tmp_path, "o")
+    # No node carries the labels of this pool: the agents' pods stay Pending, so the rollout never completes.
+    edit(repo, "clusters/shared.yaml", "  nodePools:\n", "  nodePools:\n    tpu: {nodeSelector: {accelerator: tpu}}\n")
+    edit(repo, "environments/dev.yaml", "  agent:\n", "  agent:\n    nodePool: tpu\n")
     capsys.readouterr()
-    # These clusters have no nodes: the agents' pods stay Pending, so the rollout never completes.
     assert run_cli("apply", repo, "--kubeconfig", kubeconfig, "--cluster", "shared", "--wait", "2") == 1
     assert "still progressing after waiting 2s" in capsys.readouterr().out
 

@@ -88,6 +88,7 @@ LANDSCAPE = {
             - {team: research, role: view}
           agent:
             image: polyaxon/polyaxon-agent:2.15.1
+            nodePool: cpu
             tokenSecret: {name: agent-token}
             queues:
               - {name: default, concurrency: 2, nodePool: cpu}

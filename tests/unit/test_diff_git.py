@@ -49,18 +49,18 @@ def test_moved_lines_and_rewritten_quantities_change_nothing(git_repo: GitRepo) 
 
 
 def test_a_profile_change_fans_out_to_every_environment_that_extends_it(git_repo: GitRepo) -> None:
-    git_repo.replace("profiles/standard.yaml", "concurrency: 2", "concurrency: 4")
-    git_repo.commit("more concurrency for everyone")
+    git_repo.replace("profiles/standard.yaml", "defaultRequest: {cpu: 250m", "defaultRequest: {cpu: 300m")
+    git_repo.commit("larger default requests for everyone")
     result = git_repo.diff()
     assert [e.name for e in result.environments] == ["dev", "prod", "staging"]
     summaries = {e.name: e.summary() for e in result.environments}
-    field = "ConfigMap agent.json.queues[default].concurrency 2 -> 4"
+    field = "LimitRange limits[0].defaultRequest.cpu 250m -> 300m"
     assert summaries["dev"] == f"dev: 1 changed ({field})"
     assert summaries["prod"] == f"prod: 2 changed in 2 targets ({field})"
     prod = next(e for e in result.environments if e.name == "prod")
     assert [t.key for t in prod.targets] == ["gpu/ml-prod", "shared/ml-prod"]
     text = git_repo.cli("--base", "HEAD~1").out
-    assert "        data.agent.json.queues[default].concurrency: 2 -> 4" in text
+    assert "        spec.limits[0].defaultRequest.cpu: 250m -> 300m" in text
 
 
 def test_summary_names_the_quota_change(git_repo: GitRepo) -> None:
@@ -205,8 +205,8 @@ def test_markdown_lists_risky_environments_first(git_repo: GitRepo) -> None:
 
 def test_markdown_stays_within_a_pull_request_comment(git_repo: GitRepo, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(report_diff, "MAX_MARKDOWN", 800)
-    git_repo.replace("profiles/standard.yaml", "concurrency: 2", "concurrency: 4")
-    git_repo.commit("more concurrency for everyone")
+    git_repo.replace("profiles/standard.yaml", "defaultRequest: {cpu: 250m", "defaultRequest: {cpu: 300m")
+    git_repo.commit("larger default requests for everyone")
     markdown = report_diff.markdown(git_repo.diff())
     assert len(markdown) <= 800 and "more environments not shown here" in markdown
     assert markdown.count("<details>") < 3
@@ -256,3 +256,10 @@ def test_rules_reported_for_a_mixed_change(git_repo: GitRepo) -> None:
     git_repo.commit("mixed")
     assert set(rules(git_repo.diff())) == {"protected-changed", "quota-lowered", "access-widened"}
 
+
+
+def test_the_agents_json_settings_are_compared_field_by_field(git_repo: GitRepo) -> None:
+    git_repo.replace("clusters.yaml", "pool: cpu}}\n---", "pool: cpu-v2}}\n---")
+    git_repo.commit("the shared cluster's CPU nodes are relabelled")
+    text = git_repo.cli("--base", "HEAD~1").out
+    assert "data.POLYAXON_AGENT_DEFAULT_SCHEDULING.nodeSelector.pool: cpu -> cpu-v2" in text

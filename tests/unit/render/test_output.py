@@ -18,9 +18,9 @@ def test_yaml_reads_back_to_the_same_objects(sample_objects: list[Manifest]) -> 
     assert list(yaml.safe_load_all(to_yaml(sample_objects))) == sample_objects
 
 
-def test_multi_line_text_is_written_as_a_block(sample_objects: list[Manifest]) -> None:
-    text = to_yaml(sample_objects)
-    assert "  agent.json: |\n    {\n" in text
+def test_multi_line_text_is_written_as_a_block() -> None:
+    config = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}, "data": {"notes": "a\nb\n"}}
+    assert "  notes: |\n    a\n    b\n" in to_yaml([config])
 
 
 def test_json_reads_back_to_the_same_objects(sample_rendered: dict[str, list[Manifest]]) -> None:

@@ -166,16 +166,44 @@ def test_gpu_quota_uses_the_extended_resource_key(sample_rendered: dict[str, lis
     assert all(isinstance(value, str) for value in hard.values())
 
 
-def test_queue_node_pools_become_node_selectors_and_tolerations(sample_rendered: dict[str, list[Manifest]]) -> None:
-    config = json.loads(find(sample_rendered["gpu/ml-prod"], "ConfigMap")["data"]["agent.json"])
-    queues = {q["name"]: q for q in config["queues"]}
-    assert queues["training"]["nodeSelector"] == {"gpu": "a100"}
-    assert queues["training"]["tolerations"] == [{"key": "nvidia.com/gpu", "operator": "Exists",
-                                                  "effect": "NoSchedule"}]
-    assert queues["training"]["gpu"] is True
-    assert queues["default"]["nodeSelector"] == {"pool": "cpu"}
-    assert "tolerations" not in queues["default"]
-    assert [q["name"] for q in config["queues"]] == ["training", "batch-inference", "default"]
+def test_queues_are_rendered_nowhere(sample_objects: list[Manifest]) -> None:
+    """The agent reads no queues: they belong to the control plane (docs/topologies.md), so no object carries them."""
+    assert not [o for o in sample_objects if "queue" in json.dumps(o).lower()]
+
+
+def test_runs_default_to_the_agents_node_pool(sample_rendered: dict[str, list[Manifest]]) -> None:
+    data = find(sample_rendered["gpu/ml-prod"], "ConfigMap")["data"]
+    assert json.loads(data["POLYAXON_AGENT_DEFAULT_SCHEDULING"]) == {"nodeSelector": {"pool": "cpu"}}
+
+
+def test_runs_on_a_gpu_pool_tolerate_its_taint(repo: Repo) -> None:
+    repo.write("environments/train.yaml", """
+        apiVersion: reconciler.dev/v1alpha1
+        kind: Environment
+        metadata: {name: train}
+        spec:
+          extends: [standard]
+          targets: [{cluster: gpu, namespace: ml-train}]
+          agent: {nodePool: cpu, runsNodePool: a100}
+        """)
+    landscape = repo.landscape()
+    target = next(t for t in landscape.targets if t.environment.name == "train")
+    objects = render_target(target, landscape)
+    assert json.loads(find(objects, "ConfigMap")["data"]["POLYAXON_AGENT_DEFAULT_SCHEDULING"]) == {
+        "nodeSelector": {"gpu": "a100"},
+        "tolerations": [{"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}]}
+    assert find(objects, "Deployment")["spec"]["template"]["spec"]["nodeSelector"] == {"pool": "cpu"}
+
+
+def test_the_agent_is_configured_as_polyaxon_reads_it(sample_rendered: dict[str, list[Manifest]]) -> None:
+    data = find(sample_rendered["shared/ml-staging"], "ConfigMap")["data"]
+    assert data["POLYAXON_SET_AGENT"] == "true" and data["POLYAXON_K8S_IN_CLUSTER"] == "true"
+    assert data["POLYAXON_K8S_NAMESPACE"] == "ml-staging"
+    assert data["POLYAXON_HOST"] == "http://polyaxon-polyaxon-api.polyaxon.svc:80"
+    assert data["POLYAXON_AGENT_INSTANCE"] == "ml-platform.agents.8a7b6c5d4e3f4a1b9c8d7e6f5a4b3c2d"
+    container = find(sample_rendered["shared/ml-staging"], "Deployment")["spec"]["template"]["spec"]["containers"][0]
+    assert container["args"] == ["start"]
+    assert container["envFrom"] == [{"configMapRef": {"name": "ml-agent-config"}}]
 
 
 def test_the_agent_deployment_runs_on_its_node_pool(sample_rendered: dict[str, list[Manifest]]) -> None:
@@ -204,22 +232,23 @@ def test_an_agent_on_a_gpu_pool_tolerates_its_taint(repo: Repo) -> None:
 
 def test_the_agent_token_comes_from_the_referenced_secret(sample_rendered: dict[str, list[Manifest]]) -> None:
     container = find(sample_rendered["shared/ml-dev"], "Deployment")["spec"]["template"]["spec"]["containers"][0]
-    token = next(e for e in container["env"] if e["name"] == "POLYAXON_AGENT_TOKEN")
-    assert token == {"name": "POLYAXON_AGENT_TOKEN",
-                     "valueFrom": {"secretKeyRef": {"name": "polyaxon-agent-token", "key": "token"}}}
+    assert container["env"] == [{"name": "POLYAXON_AUTH_TOKEN", "valueFrom": {
+        "secretKeyRef": {"name": "polyaxon-agent-token", "key": "POLYAXON_AUTH_TOKEN"}}}]
 
 
 def test_no_secret_is_ever_rendered(sample_objects: list[Manifest]) -> None:
     assert not [o for o in sample_objects if o["kind"] == "Secret"]
 
 
-def test_connections_are_mounted_by_reference(sample_rendered: dict[str, list[Manifest]]) -> None:
-    pod = find(sample_rendered["gpu/ml-prod"], "Deployment")["spec"]["template"]["spec"]
-    volumes = {v["name"]: v for v in pod["volumes"]}
-    assert volumes["conn-artifacts"]["secret"] == {"secretName": "artifacts-store-credentials"}
-    assert volumes["conn-datasets"]["configMap"] == {"name": "prod-datasets"}
-    assert "conn-datasets" not in {v["name"] for v in find(sample_rendered["shared/ml-dev"], "Deployment")[
-        "spec"]["template"]["spec"]["volumes"]}
+def test_connections_reach_polyaxon_by_reference(sample_rendered: dict[str, list[Manifest]]) -> None:
+    data = find(sample_rendered["gpu/ml-prod"], "ConfigMap")["data"]
+    assert json.loads(data["POLYAXON_AGENT_ARTIFACTS_STORE"]) == {
+        "name": "artifacts", "kind": "s3", "schema": {"bucket": "s3://ml-platform-artifacts"},
+        "secret": {"name": "artifacts-store-credentials", "mountPath": "/etc/polyaxon/artifacts"}}
+    assert json.loads(data["POLYAXON_AGENT_CONNECTIONS"]) == [
+        {"name": "datasets", "kind": "custom",
+         "configMap": {"name": "prod-datasets", "mountPath": "/etc/connections/datasets"}}]
+    assert "POLYAXON_AGENT_CONNECTIONS" not in find(sample_rendered["shared/ml-dev"], "ConfigMap")["data"]
 
 
 def test_network_isolation_admits_the_namespace_and_the_control_plane(
