@@ -9,6 +9,7 @@ import threading
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import NoReturn
 
 from reconciler import config, converge, report, report_diff
 from reconciler import diff as change_diff
@@ -16,11 +17,13 @@ from reconciler.errors import InvalidRepository, ReconcilerError
 from reconciler.kube.client import ClusterClient
 from reconciler.kube.connect import connect
 from reconciler.kube.errors import ConnectionConfigError
-from reconciler.render import output, render_landscape
+from reconciler.render import output, render_landscape, tree
 
 EXIT_OK = 0
 EXIT_ERROR = 1
 EXIT_PENDING = 2
+# sysexits.h EX_USAGE: a mistyped flag must never read as "changes pending" (2) or "blocked" (3) in CI.
+EXIT_USAGE = 64
 
 DESCRIPTION = """\
 GitOps reconciler for machine-learning platforms.
@@ -42,8 +45,17 @@ examples:
   reconciler diff --base origin/main -o markdown > plan.md
 
 exit codes: 0 success (plan: nothing to change), 1 invalid repository, error or refusal,
-            2 plan: changes are pending, 3 diff: a risk finding blocks the change
+            2 plan: changes are pending, 3 diff: a risk finding blocks the change,
+            64 usage error (unknown command or option, missing or malformed argument)
 """
+
+
+class _Parser(argparse.ArgumentParser):
+    """Usage errors exit with their own code (argparse's default, 2, is "changes pending" here)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
 
 
 def _repo_argument(parser: argparse.ArgumentParser) -> None:
@@ -52,7 +64,7 @@ def _repo_argument(parser: argparse.ArgumentParser) -> None:
 
 
 def _build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="reconciler", description=DESCRIPTION, epilog=EPILOG,
+    parser = _Parser(prog="reconciler", description=DESCRIPTION, epilog=EPILOG,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
@@ -128,7 +140,7 @@ def _render(args: argparse.Namespace) -> int:
     _check_filters(landscape, args.cluster, args.env)
     rendered = render_landscape(landscape, landscape.select(args.cluster, args.env))
     if args.out:
-        written, removed = output.write_tree(rendered, args.out)
+        written, removed = tree.write_tree(rendered, args.out)
         count = sum(len(objects) for objects in rendered.values())
         print(f"wrote {count} objects for {len(rendered)} target(s) in {len(written)} file(s) under {args.out}")
         for path in removed:
@@ -223,11 +235,12 @@ examples:
 
 exit codes: 0 nothing blocks the change, 1 error (unknown revision, invalid head revision: its
             path:line errors are printed, unreadable cluster with --kubeconfig),
-            3 a finding blocks the change (see the findings; docs/change-control.md lists the rules)
+            3 a finding blocks the change (see the findings; docs/change-control.md lists the rules),
+            64 usage error
 """
 
 
-def _add_diff_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def _add_diff_command(commands: argparse._SubParsersAction[_Parser]) -> None:
     diff = commands.add_parser(
         "diff", help="show what a change between two git revisions does, and its risks",
         description="Read two revisions of the repository from git (the work tree is not touched), render both "
@@ -295,7 +308,7 @@ def _check_filters(landscape: config.Landscape, cluster: str | None, environment
         raise ReconcilerError(f"--env {environment}: no such environment; known: {known}")
 
 
-def _add_controller_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def _add_controller_commands(commands: argparse._SubParsersAction[_Parser]) -> None:
     from reconciler.controller import parse_duration
 
     def duration(text: str) -> float:
