@@ -16,6 +16,8 @@ MANAGED_BY_VALUE = "reconciler"
 ENVIRONMENT_LABEL = "reconciler/environment"
 FIELD_MANAGER = "reconciler"  # the one server-side apply field manager of every write
 # Namespaces the reconciler never manages: they belong to Kubernetes itself or to the reconciler.
+# Where the agent reads its configuration: connections may not be mounted over it (config.semantics checks).
+AGENT_CONFIG_PATH = "/etc/ml-agent"
 RESERVED_NAMESPACES = frozenset({"default", "kube-system", "kube-public", "kube-node-lease", "reconciler-system"})
 
 OnRemove = Literal["orphan", "delete"]

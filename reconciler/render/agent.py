@@ -10,12 +10,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from reconciler.config.model import Agent, Cluster, NodePool, Target
+from reconciler.config.model import AGENT_CONFIG_PATH, Agent, Cluster, NodePool, Target
 from reconciler.render.objects import Manifest, manifest
 
 AGENT_NAME = "ml-agent"
 CONFIG_NAME = "ml-agent-config"
-CONFIG_PATH = "/etc/ml-agent"
+CONFIG_PATH = AGENT_CONFIG_PATH
 APP_LABELS = {"app.kubernetes.io/name": AGENT_NAME, "app.kubernetes.io/component": "agent"}
 
 # What an ML agent does in its namespace: run and watch jobs and their pods, expose services, mount configuration
