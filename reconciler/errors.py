@@ -12,9 +12,9 @@ _QUOTED = re.compile(r"'(?:[^'\\\n]|\\.){N,}'|\"(?:[^\"\\\n]|\\.){N,}\"".replace
 
 
 def shown_path(path: str) -> str:
-    """A file name as errors print it: quoted when it holds a newline, a control character or a colon, so one
-    error stays one ``path:line`` line."""
-    if path.isprintable() and ":" not in path:
+    """A file name as errors print it: quoted when it holds a newline, a control character, a colon or space at
+    either end, so one error stays one ``path:line`` line that tools can split."""
+    if path.isprintable() and ":" not in path and path == path.strip() and '"' not in path:
         return path
     return json.dumps(path)
 
