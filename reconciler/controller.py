@@ -29,7 +29,7 @@ from pathlib import Path
 from types import FrameType
 from typing import IO
 
-from reconciler import config, converge, events
+from reconciler import config, converge, events, risk_hold
 from reconciler.config.model import Cluster, ClusterConnection, Landscape
 from reconciler.converge import ClusterResult
 from reconciler.errors import InvalidRepository, Location, ReconcilerError
@@ -388,6 +388,8 @@ class Controller:
         except ReconcilerError as error:
             self._reject(commit, [str(error)])
             return
+        if self._held_by_policy(commit, landscape):
+            return
         log.info("new revision is valid; converging", extra={"revision": commit, "summary": landscape.summary()})
         self.status.revision_valid(commit)
         self.desired = Desired(commit, landscape)
@@ -399,6 +401,26 @@ class Controller:
                 log.error("cannot start leader election; nothing is written until it starts",
                           extra={"error": str(error)})
         self._dispatch(self.desired)
+
+    def _held_by_policy(self, commit: str, landscape: Landscape) -> bool:
+        """Judge the change from the last accepted revision with the risk rules; hold it when one blocks."""
+        if self.desired is None:
+            return False  # nothing accepted yet in this process: no base to judge the change against
+        clusters = [self.settings.cluster] if self.settings.cluster else sorted(landscape.clusters)
+
+        def connect_to(cluster: Cluster) -> ClusterClient:
+            return connect(cluster, self.settings.kubeconfig)
+
+        usage = risk_hold.live_usage(self.desired.landscape, landscape, clusters, connect_to)
+        hold = risk_hold.judge(commit, self.desired.landscape, landscape, usage)
+        if hold is None:
+            return False
+        self.status.revision_held(commit, hold.reasons())
+        log.error("revision is held by the risk rules: nothing from it is applied", extra={
+            "revision": commit, "keptRevision": self.desired.revision, "findings": hold.reasons()})
+        risk_hold.announce(hold, landscape, clusters, connect_to, self.settings.identity)
+        remove_tree(self.trees / commit)
+        return True
 
     def _reject(self, commit: str, errors: list[str]) -> None:
         applied = self.desired.revision if self.desired else None

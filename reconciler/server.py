@@ -97,6 +97,7 @@ class Status:
                                        "lastForcePush": None}
         self.revision: str | None = None  # the last valid revision, being applied
         self.bad_revision: dict[str, Any] | None = None
+        self.held_revision: dict[str, Any] | None = None
         self.clusters: dict[str, ClusterStatus] = {}
         self.leader: dict[str, Any] = {"enabled": leader_elect, "identity": identity, "isLeader": not leader_elect,
                                        "holder": None}
@@ -145,6 +146,13 @@ class Status:
     def revision_valid(self, revision: str) -> None:
         with self._lock:
             self.revision = revision
+            self.held_revision = None  # a later commit was accepted: the hold is resolved
+
+    def revision_held(self, revision: str, findings: list[str]) -> None:
+        """A valid revision that the risk rules block: not applied until a later commit resolves the findings."""
+        with self._lock:
+            self.held_revision = {"revision": revision, "findings": findings, "heldAt": now_text()}
+        self.count("reconciler_held_revisions_total")
 
     def revision_invalid(self, revision: str, errors: list[str]) -> None:
         with self._lock:
@@ -224,6 +232,7 @@ class Status:
                 "source": dict(self.source),
                 "revision": self.revision,
                 "lastBadRevision": self.bad_revision,
+                "heldRevision": self.held_revision,
                 "leader": dict(self.leader),
                 "ready": self._synced_once or (self.leader["enabled"] and not self.leader["isLeader"]),
                 "clusters": {name: _camel(asdict(cluster)) for name, cluster in sorted(self.clusters.items())},
@@ -237,6 +246,7 @@ class Status:
             clusters = sorted(self.clusters.items())
             is_leader = self.leader["isLeader"]
             synced = self._synced_once
+            held = self.held_revision is not None
         seen: set[str] = set()
         for (name, labels), value in counters:
             if name not in seen:
@@ -263,6 +273,10 @@ class Status:
         lines.append("# TYPE reconciler_cluster_consecutive_failures gauge")
         for cluster, state in clusters:
             lines.append(f"reconciler_cluster_consecutive_failures{_labels({'cluster': cluster})} {state.failures}")
+        lines.append("# HELP reconciler_revision_held 1 while the branch's newest valid revision is held by a "
+                     "blocking risk finding.")
+        lines.append("# TYPE reconciler_revision_held gauge")
+        lines.append(f"reconciler_revision_held {int(held)}")
         lines.append("# TYPE reconciler_leader gauge")
         lines.append(f"reconciler_leader {int(is_leader)}")
         lines.append("# TYPE reconciler_ready gauge")
