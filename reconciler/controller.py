@@ -388,7 +388,7 @@ class Controller:
         except ReconcilerError as error:
             self._reject(commit, [str(error)])
             return
-        if self._held_by_policy(commit, landscape):
+        if self._held_by_policy(commit, landscape) or self._refused_by_api_servers(commit, landscape):
             return
         log.info("new revision is valid; converging", extra={"revision": commit, "summary": landscape.summary()})
         self.status.revision_valid(commit)
@@ -421,6 +421,27 @@ class Controller:
         risk_hold.announce(hold, landscape, clusters, connect_to, self.settings.identity)
         remove_tree(self.trees / commit)
         return True
+
+    def _refused_by_api_servers(self, commit: str, landscape: Landscape) -> bool:
+        """Each worker dry-runs its own cluster, but a hub converges clusters independently: a revision that one
+        API server refuses is rejected here first, so no cluster writes any of it."""
+        names = [self.settings.cluster] if self.settings.cluster else sorted(landscape.clusters)
+        if len(names) < 2 or not self.may_write():
+            return False  # one cluster: its worker's own dry run is the whole check
+        clients: dict[str, ClusterClient] = {}
+        for name in names:
+            try:
+                clients[name] = connect(landscape.clusters[name], self.settings.kubeconfig)
+            except ReconcilerError:
+                continue  # that cluster's worker reports it
+        try:
+            refused = converge.refused_by_api_servers(landscape, clients, landscape.targets)
+        finally:
+            for client in clients.values():
+                client.close()
+        if refused:
+            self._reject(commit, [str(failure) for failure in refused])
+        return bool(refused)
 
     def _reject(self, commit: str, errors: list[str]) -> None:
         applied = self.desired.revision if self.desired else None

@@ -359,6 +359,21 @@ def agent_health(client: ClusterClient, targets: list[TargetPlan], options: Conv
         time.sleep(1.0)
 
 
+def refused_by_api_servers(landscape: Landscape, clients: dict[str, ClusterClient],
+                           targets: tuple[Target, ...]) -> list[preflight.DryRunFailure]:
+    """The dry run of a whole revision on every cluster, writing nothing of it: the objects any API server
+    refuses (400/422). A cluster that cannot be read is left to its own converge, as everywhere."""
+    options = ConvergeOptions()
+
+    def prepare(name: str) -> _Prepared:
+        return _prepare(clients[name], landscape, tuple(t for t in targets if t.cluster.name == name), options,
+                        scoped=False)
+
+    with ThreadPoolExecutor(max_workers=max(1, len(clients))) as pool:
+        prepared = list(pool.map(prepare, sorted(clients)))
+    return [failure for one in prepared for failure in one.failures if failure.revision_refused]
+
+
 def converge(landscape: Landscape, clients: dict[str, ClusterClient], options: ConvergeOptions,
              targets: tuple[Target, ...], progress: Progress, scoped: bool = False) -> list[ClusterResult]:
     """Converge every cluster in ``clients`` in parallel; returns one result per cluster, in name order.
