@@ -29,14 +29,20 @@ _DOMAIN = r"(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)(?:\.[a-zA-Z0-9](?:[a-zA
 _IMAGE = re.compile(rf"(?P<name>(?:{_DOMAIN}/)?{_COMPONENT}(?:/{_COMPONENT})*)(?::[\w][\w.-]{{0,127}})?"
                     r"(?:@[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9A-Fa-f]{32,})?")
 MAX_IMAGE_NAME = 255
+# Resource names: a container may use the standard ones or an extended resource with a domain (nvidia.com/gpu); a
+# quota's count/<resource>[.<group>] must be a qualified name (a name part of at most 63 characters).
+STANDARD_CONTAINER_RESOURCES = frozenset({"cpu", "memory", "ephemeral-storage"})
+_NAME_PART = re.compile(r"[A-Za-z0-9](?:[-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?")
+_DOMAIN_PREFIX = re.compile(r"[a-z0-9](?:[-a-z0-9]*[a-z0-9])?(?:\.[a-z0-9](?:[-a-z0-9]*[a-z0-9])?)+")
 
 
 def check_settings(settings: LocatedDict) -> list[ConfigError]:
     """Every semantic error of one environment's merged settings."""
     limits = _mapping(settings.get("limits"))
     agent = _mapping(settings.get("agent"))
-    return [*limit_order(limits), *agent_resources(agent, limits), *quota_fits(_mapping(settings.get("quota")), limits),
-            *agent_mounts(agent), *image_reference(agent)]
+    quota = _mapping(settings.get("quota"))
+    return [*limit_order(limits), *agent_resources(agent, limits), *quota_fits(quota, limits), *agent_mounts(agent),
+            *image_reference(agent), *resource_names(agent, quota)]
 
 
 def _mapping(value: Any) -> LocatedDict:
@@ -148,3 +154,29 @@ def image_reference(agent: LocatedDict) -> list[ConfigError]:
     return [ConfigError(agent.where("image"), "spec.agent.image", f"{image!r} is not an image reference: use "
                         "[registry[:port]/]repository[:tag][@sha256:digest] with a lower-case repository, e.g. "
                         "polyaxon/polyaxon-agent:2.15.1")]
+
+
+def _container_resource(name: str) -> bool:
+    if name in STANDARD_CONTAINER_RESOURCES or name.startswith("hugepages-"):
+        return True
+    prefix, slash, rest = name.partition("/")
+    return bool(slash) and len(prefix) <= 253 and bool(_DOMAIN_PREFIX.fullmatch(prefix)) and bool(
+        _NAME_PART.fullmatch(rest))
+
+
+def resource_names(agent: LocatedDict, quota: LocatedDict) -> list[ConfigError]:
+    """Names Kubernetes refuses as resources: in the agent's requests and limits, and in quota ``objects``."""
+    errors = []
+    resources = _mapping(agent.get("resources"))
+    for side in ("requests", "limits"):
+        values = _mapping(resources.get(side))
+        errors += [ConfigError(values.where(name), f"spec.agent.resources.{side}.{name}", f"{name!r} is not a "
+                               "resource a container may use: cpu, memory, ephemeral-storage, hugepages-<size> or a "
+                               "name with a domain such as nvidia.com/gpu")
+                   for name in values if not _container_resource(name)]
+    objects = _mapping(quota.get("objects"))
+    errors += [ConfigError(objects.where(name), f"spec.quota.objects.{name}", f"'count/{name}' is not a resource "
+                           "name Kubernetes accepts in a quota: use a resource such as services or "
+                           "widgets.example.com (at most 63 characters, starting and ending with a letter or digit)")
+               for name in objects if not _NAME_PART.fullmatch(name)]
+    return errors

@@ -138,3 +138,26 @@ def test_namespaces_are_dns_1123_labels(repo: Repo, namespace: str) -> None:
     path = repo.root / "environments/staging.yaml"
     path.write_text(path.read_text().replace("namespace: ml-staging", f"namespace: '{namespace}'"))
     assert repo.only_error().startswith("environments/staging.yaml:7: spec.targets[0].namespace: ")
+
+
+@pytest.mark.parametrize(("resources", "name"), [("{requests: {gpu: 1}}", "gpu"),
+                                                 ("{limits: {example.com/-odd: 1}}", "example.com/-odd"),
+                                                 ("{limits: {nvidia/gpu: 1}}", "nvidia/gpu")])
+def test_agent_resources_are_names_kubernetes_accepts(repo: Repo, resources: str, name: str) -> None:
+    staging(repo, f"agent: {{resources: {resources}}}")
+    error = repo.only_error()
+    assert error.startswith("environments/staging.yaml:8: spec.agent.resources."), error
+    assert f"'{name}' is not a resource" in error, error
+
+
+@pytest.mark.parametrize("name", ["-odd", "odd-", "a" * 64, "..x"])
+def test_quota_object_names_are_qualified_names(repo: Repo, name: str) -> None:
+    staging(repo, f"quota: {{objects: {{'{name}': 1}}}}")
+    error = repo.only_error()
+    assert error.startswith(f"environments/staging.yaml:8: spec.quota.objects.{name}: 'count/{name}' is not"), error
+
+
+def test_usual_resource_names_pass(repo: Repo) -> None:
+    staging(repo, "quota: {objects: {services: 1, widgets.example.com: 2, persistentvolumeclaims: 3}}\n"
+            "agent: {resources: {limits: {nvidia.com/gpu: 1, hugepages-2Mi: 1Gi, ephemeral-storage: 1Gi}}}")
+    assert repo.landscape().environments["staging"].quota["count/widgets.example.com"] == "2"
