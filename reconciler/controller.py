@@ -415,10 +415,10 @@ class Controller:
         hold = risk_hold.judge(commit, self.desired.landscape, landscape, usage)
         if hold is None:
             return False
-        self.status.revision_held(commit, hold.reasons())
         log.error("revision is held by the risk rules: nothing from it is applied", extra={
             "revision": commit, "keptRevision": self.desired.revision, "findings": hold.reasons()})
         risk_hold.announce(hold, landscape, clusters, connect_to, self.settings.identity)
+        self.status.revision_held(commit, hold.reasons())  # after the Events: /status shows a hold told everywhere
         remove_tree(self.trees / commit)
         return True
 

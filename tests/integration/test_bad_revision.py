@@ -14,12 +14,14 @@ from pathlib import Path
 
 import pytest
 from kubernetes import client as k8s
+from kubernetes.client.exceptions import ApiException
 
 from reconciler import converge
 from reconciler import inventory as inv
 from reconciler.config import Landscape, load_landscape
 from reconciler.converge import ClusterResult
 from reconciler.kube.client import ClusterClient
+from testenv import polling
 
 from .support import clients, edit, private_repo
 
@@ -126,10 +128,21 @@ def test_a_write_that_fails_after_the_dry_run_leaves_an_exact_inventory(tmp_path
     landscape = load_landscape(repo)
     core = k8s.CoreV1Api(api_client("shared"))
 
+    rbac = k8s.RbacAuthorizationV1Api(api_client("shared"))
+
+    def refused() -> bool:
+        try:
+            rbac.create_namespaced_role("bry-dev", {"metadata": {"name": "probe"}}, dry_run="All")
+        except ApiException as error:
+            return error.status == 403
+        return False
+
     def race(message: str) -> None:
         if message == "shared: created Namespace/bry-dev":
             core.create_namespaced_resource_quota("bry-dev", {
                 "metadata": {"name": "no-roles"}, "spec": {"hard": {"count/roles.rbac.authorization.k8s.io": "0"}}})
+            # Quota admission reads quotas from a cache: wait until it refuses Roles before the converge goes on.
+            polling.until(refused, timeout=30, what="quota admission to refuse Roles in bry-dev")
 
     cluster = clients(repo, kubeconfig)
     shared = next(r for r in _converge(landscape, {"shared": cluster["shared"]}, race) if r.cluster == "shared")
