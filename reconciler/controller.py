@@ -424,10 +424,11 @@ class Controller:
 
     def _refused_by_api_servers(self, commit: str, landscape: Landscape) -> bool:
         """Each worker dry-runs its own cluster, but a hub converges clusters independently: a revision that one
-        API server refuses is rejected here first, so no cluster writes any of it."""
+        API server refuses is rejected here first, so no cluster writes any of it (and, like an invalid one, it is
+        not retried: it waits for the next commit)."""
         names = [self.settings.cluster] if self.settings.cluster else sorted(landscape.clusters)
-        if len(names) < 2 or not self.may_write():
-            return False  # one cluster: its worker's own dry run is the whole check
+        if not self.may_write():
+            return False  # a standby writes nothing; the workers' own dry run guards it once it leads
         clients: dict[str, ClusterClient] = {}
         for name in names:
             try:
