@@ -69,7 +69,7 @@ def _build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     validate = commands.add_parser(
-        "validate", help="check the repository: YAML, schemas, references, policy",
+        "validate", help="check the repository: YAML, schemas, references, semantic checks, policy",
         description="Check every *.yaml/*.yml file of the repository and report all errors as "
         "path:line: field: message. Exit 0 when valid, 1 otherwise.",
     )
@@ -101,9 +101,10 @@ def _build_parser() -> argparse.ArgumentParser:
 
     apply = commands.add_parser(
         "apply", help="converge the clusters to the repository",
-        description="Converge every selected cluster: server-side apply in dependency order, prune only what the "
-        "reconciler owns, record the inventory. Clusters converge in parallel; one cluster's failure does not stop "
-        "the others. Exit 0 when every cluster converged, 1 otherwise.",
+        description="Converge every selected cluster: every object to write is first sent as a server-side dry run "
+        "(if any API server refuses the revision, nothing is written on any cluster), then server-side apply in "
+        "dependency order, prune only what the reconciler owns, record the inventory. Clusters converge in "
+        "parallel; one cluster's failure does not stop the others. Exit 0 when every cluster converged, 1 otherwise.",
     )
     _cluster_arguments(apply)
     apply.add_argument("--dry-run", action="store_true", help="send every write as a server-side dry run")
