@@ -9,17 +9,20 @@ import threading
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import NoReturn
 
 from reconciler import config, converge, guardrails_cli, report, report_diff
 from reconciler import diff as change_diff
 from reconciler.errors import InvalidRepository, ReconcilerError
 from reconciler.kube.client import ClusterClient
 from reconciler.kube.connect import connect_all
-from reconciler.render import output, render_landscape
+from reconciler.render import output, render_landscape, tree
 
 EXIT_OK = 0
 EXIT_ERROR = 1
 EXIT_PENDING = 2
+# sysexits.h EX_USAGE: a mistyped flag must never read as "changes pending" (2) or "blocked" (3) in CI.
+EXIT_USAGE = 64
 
 DESCRIPTION = """\
 GitOps reconciler for machine-learning platforms.
@@ -44,7 +47,16 @@ examples:
 exit codes: 0 success (plan: nothing to change), 1 invalid repository, error or refusal,
             2 plan: changes are pending, 3 diff: a risk finding blocks the change,
             access: git and the clusters disagree
+            64 usage error (unknown command or option, missing or malformed argument)
 """
+
+
+class _Parser(argparse.ArgumentParser):
+    """Usage errors exit with their own code (argparse's default, 2, is "changes pending" here)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
 
 
 def _repo_argument(parser: argparse.ArgumentParser) -> None:
@@ -53,12 +65,12 @@ def _repo_argument(parser: argparse.ArgumentParser) -> None:
 
 
 def _build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="reconciler", description=DESCRIPTION, epilog=EPILOG,
+    parser = _Parser(prog="reconciler", description=DESCRIPTION, epilog=EPILOG,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     validate = commands.add_parser(
-        "validate", help="check the repository: YAML, schemas, references, policy",
+        "validate", help="check the repository: YAML, schemas, references, semantic checks, policy",
         description="Check every *.yaml/*.yml file of the repository and report all errors as "
         "path:line: field: message. Exit 0 when valid, 1 otherwise.",
     )
@@ -92,9 +104,10 @@ def _build_parser() -> argparse.ArgumentParser:
 
     apply = commands.add_parser(
         "apply", help="converge the clusters to the repository",
-        description="Converge every selected cluster: server-side apply in dependency order, prune only what the "
-        "reconciler owns, record the inventory. Clusters converge in parallel; one cluster's failure does not stop "
-        "the others. Exit 0 when every cluster converged, 1 otherwise.",
+        description="Converge every selected cluster: every object to write is first sent as a server-side dry run "
+        "(if any API server refuses the revision, nothing is written on any cluster), then server-side apply in "
+        "dependency order, prune only what the reconciler owns, record the inventory. Clusters converge in "
+        "parallel; one cluster's failure does not stop the others. Exit 0 when every cluster converged, 1 otherwise.",
     )
     _cluster_arguments(apply)
     apply.add_argument("--dry-run", action="store_true", help="send every write as a server-side dry run")
@@ -133,7 +146,7 @@ def _render(args: argparse.Namespace) -> int:
     _check_filters(landscape, args.cluster, args.env)
     rendered = render_landscape(landscape, landscape.select(args.cluster, args.env))
     if args.out:
-        written, removed = output.write_tree(rendered, args.out)
+        written, removed = tree.write_tree(rendered, args.out)
         count = sum(len(objects) for objects in rendered.values())
         print(f"wrote {count} objects for {len(rendered)} target(s) in {len(written)} file(s) under {args.out}")
         for path in removed:
@@ -234,11 +247,12 @@ examples:
 
 exit codes: 0 nothing blocks the change, 1 error (unknown revision, invalid head revision: its
             path:line errors are printed, unreadable cluster with --kubeconfig),
-            3 a finding blocks the change (see the findings; docs/change-control.md lists the rules)
+            3 a finding blocks the change (see the findings; docs/change-control.md lists the rules),
+            64 usage error
 """
 
 
-def _add_diff_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def _add_diff_command(commands: argparse._SubParsersAction[_Parser]) -> None:
     diff = commands.add_parser(
         "diff", help="show what a change between two git revisions does, and its risks",
         description="Read two revisions of the repository from git (the work tree is not touched), render both "
@@ -317,7 +331,7 @@ exit codes: 0 git and the clusters agree (always, without --kubeconfig), 1 error
 """
 
 
-def _add_access_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def _add_access_command(commands: argparse._SubParsersAction[_Parser]) -> None:
     access = commands.add_parser(
         "access", help="who may do what in which environment: from git, and proven on the clusters",
         description="Print the matrix of team and user x environment -> role from git, each team expanded to its "
@@ -363,7 +377,7 @@ def _check_filters(landscape: config.Landscape, cluster: str | None, environment
         raise ReconcilerError(f"--env {environment}: no such environment; known: {known}")
 
 
-def _add_controller_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def _add_controller_commands(commands: argparse._SubParsersAction[_Parser]) -> None:
     from reconciler.controller import parse_duration
 
     def duration(text: str) -> float:

@@ -29,7 +29,7 @@ from pathlib import Path
 from types import FrameType
 from typing import IO
 
-from reconciler import converge, events, revision_events, signatures, target_facts
+from reconciler import converge, events, revision_events, risk_hold, signatures, target_facts
 from reconciler.config.guardrails import Guardrails
 from reconciler.config.model import Cluster, ClusterConnection, Landscape
 from reconciler.converge import ClusterResult
@@ -406,6 +406,8 @@ class Controller:
         except ReconcilerError as error:
             self._reject(commit, [str(error)])
             return
+        if self._held_by_policy(commit, landscape) or self._refused_by_api_servers(commit, landscape):
+            return
         log.info("new revision is valid; converging", extra={"revision": commit, "summary": landscape.summary()})
         self.status.revision_valid(commit)
         self.desired = Desired(commit, landscape)
@@ -439,6 +441,48 @@ class Controller:
             "revision": commit, "reason": verdict.reason, "key": verdict.key or None,
             "signer": verdict.signer or None, "keptRevision": applied, "detail": verdict.describe()})
         return True
+
+    def _held_by_policy(self, commit: str, landscape: Landscape) -> bool:
+        """Judge the change from the last accepted revision with the risk rules; hold it when one blocks."""
+        if self.desired is None:
+            return False  # nothing accepted yet in this process: no base to judge the change against
+        clusters = [self.settings.cluster] if self.settings.cluster else sorted(landscape.clusters)
+
+        def connect_to(cluster: Cluster) -> ClusterClient:
+            return connect(cluster, self.settings.kubeconfig)
+
+        usage = risk_hold.live_usage(self.desired.landscape, landscape, clusters, connect_to)
+        hold = risk_hold.judge(commit, self.desired.landscape, landscape, usage)
+        if hold is None:
+            return False
+        log.error("revision is held by the risk rules: nothing from it is applied", extra={
+            "revision": commit, "keptRevision": self.desired.revision, "findings": hold.reasons()})
+        risk_hold.announce(hold, landscape, clusters, connect_to, self.settings.identity)
+        self.status.revision_held(commit, hold.reasons())  # after the Events: /status shows a hold told everywhere
+        remove_tree(self.trees / commit)
+        return True
+
+    def _refused_by_api_servers(self, commit: str, landscape: Landscape) -> bool:
+        """Each worker dry-runs its own cluster, but a hub converges clusters independently: a revision that one
+        API server refuses is rejected here first, so no cluster writes any of it (and, like an invalid one, it is
+        not retried: it waits for the next commit)."""
+        names = [self.settings.cluster] if self.settings.cluster else sorted(landscape.clusters)
+        if not self.may_write():
+            return False  # a standby writes nothing; the workers' own dry run guards it once it leads
+        clients: dict[str, ClusterClient] = {}
+        for name in names:
+            try:
+                clients[name] = connect(landscape.clusters[name], self.settings.kubeconfig)
+            except ReconcilerError:
+                continue  # that cluster's worker reports it
+        try:
+            refused = converge.refused_by_api_servers(landscape, clients, landscape.targets)
+        finally:
+            for client in clients.values():
+                client.close()
+        if refused:
+            self._reject(commit, [str(failure) for failure in refused])
+        return bool(refused)
 
     def _reject(self, commit: str, errors: list[str]) -> None:
         applied = self.desired.revision if self.desired else None

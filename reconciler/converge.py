@@ -15,7 +15,7 @@ from typing import Any
 
 from reconciler import inventory as inv
 from reconciler import plan as planning
-from reconciler import prerequisites, rolecheck, windows
+from reconciler import preflight, prerequisites, rolecheck, windows
 from reconciler import quota as quota_usage
 from reconciler.config.model import MANAGED_BY_LABEL, MANAGED_BY_VALUE, Landscape, Target
 from reconciler.inventory import Inventory, ObjectRef
@@ -183,15 +183,18 @@ class _Executor:
         if wanted - owned:
             # Record intent first: a crash after a create still leaves the new object in the inventory.
             previous = self.record(target, owned | wanted)
-        # A server-side dry run cannot place objects in a namespace that does not exist yet: those are only planned.
-        new_namespace = self.options.dry_run and any(
-            c.action == "create" and c.ref.kind == "Namespace" for c in target.changes)
+        done: set[ObjectRef] = set()
         for change in target.changes:
             if change.action in ("create", "update") and change.desired is not None:
-                if change.replace and not self.options.dry_run:
-                    self.client.delete(change.ref.kind, change.ref.namespace or None, change.ref.name)
-                if not (new_namespace and change.ref.namespace) and not (change.replace and self.options.dry_run):
-                    self.client.apply(change.desired, dry_run=self.options.dry_run)
+                if not self.options.dry_run:  # a dry run was checked whole by the preflight
+                    try:
+                        if change.replace:  # a field that cannot change (the agent's selector): delete, create
+                            self.client.delete(change.ref.kind, change.ref.namespace or None, change.ref.name)
+                        self.client.apply(change.desired)
+                    except KubeError as error:
+                        self.stopped(target, owned | done, change.ref, error)
+                        return
+                done.add(change.ref)
                 self.result.applied.append(f"{change.action} {change.ref}")
                 self.progress(f"{self.result.cluster}: {change.action}d {change.ref}")
         survivors: set[ObjectRef] = set()
@@ -211,6 +214,15 @@ class _Executor:
                                                                      previous.environment) != (
                 target.protected, target.on_remove, target.environment):
             self.record(target, final)
+
+    def stopped(self, target: TargetPlan, applied: set[ObjectRef], failed: ObjectRef, error: KubeError) -> None:
+        """A write failed after the dry run passed (a race): the inventory keeps exactly what exists now, and
+        the error says what was and was not applied. Nothing is pruned in this run."""
+        self.record(target, applied)
+        wanted = [c.ref for c in target.changes if c.action in ("create", "update") and c.desired is not None]
+        left = [str(ref) for ref in wanted if ref not in applied or ref == failed]
+        self.result.errors.append(f"{error}; converge of {target.key} stopped at {failed}: not applied: "
+                                  f"{', '.join(left)}; nothing was pruned. The next run retries")
 
     def remove_target(self, target: TargetPlan) -> None:
         if target.refusals:
@@ -239,11 +251,22 @@ class _Executor:
         self.progress(f"{self.result.cluster}: environment {target.environment} removed from {target.key}")
 
 
-def converge_cluster(client: ClusterClient, landscape: Landscape, targets: tuple[Target, ...],
-                     options: ConvergeOptions, progress: Progress, scoped: bool = False) -> ClusterResult:
-    """Converge one cluster; every failure is recorded in the result, never raised."""
-    result = ClusterResult(client.name)
-    writes, reads = client.writes, client.reads
+@dataclass
+class _Prepared:
+    """One cluster read, planned and dry-run; nothing written yet."""
+
+    client: ClusterClient
+    result: ClusterResult
+    targets: tuple[Target, ...]
+    state: ClusterState | None = None
+    failures: list[preflight.DryRunFailure] = field(default_factory=list)
+
+
+def _prepare(client: ClusterClient, landscape: Landscape, targets: tuple[Target, ...], options: ConvergeOptions,
+             scoped: bool) -> _Prepared:
+    """Read, plan and dry-run one cluster; every failure is recorded in the result, never raised."""
+    prepared = _Prepared(client, ClusterResult(client.name), targets)
+    result = prepared.result
     try:
         desired = {t.key: render_target(t, landscape) for t in targets}
         state = read_cluster(client, desired, landscape.platform.name)
@@ -253,12 +276,29 @@ def converge_cluster(client: ClusterClient, landscape: Landscape, targets: tuple
         rolecheck.refuse_dangerous(result.targets, desired, read_cluster_roles(client, rolecheck.names(desired)))
         if not options.ignore_change_windows:
             hold_outside_windows(landscape, result.targets, options.now)
+        if preflight.new_namespaces(result.targets) and not state.system_namespace_exists and not options.dry_run:
+            client.apply(inv.system_namespace())  # the scratch namespace of the dry run; converge needs it anyway
+            state.system_namespace_exists = True
+        prepared.failures = preflight.check(client, result.targets, options.workers,
+                                            scratch=state.system_namespace_exists)
+        prepared.state = state
+    except KubeError as error:
+        result.errors.append(str(error))
+    return prepared
+
+
+def _execute(prepared: _Prepared, landscape: Landscape, options: ConvergeOptions,
+             progress: Progress) -> ClusterResult:
+    """Write one prepared cluster's plan; every failure is recorded in the result, never raised."""
+    client, result, state = prepared.client, prepared.result, prepared.state
+    assert state is not None
+    try:
         executor = _Executor(client, options, result, progress, landscape.platform.name)
         needs_system = any(t.pending for t in result.targets) or any(
             t.namespace not in state.inventories for t in result.targets if not t.removed)
         if needs_system and not state.system_namespace_exists and not options.dry_run:
             client.apply(inv.system_namespace())
-        by_namespace = {t.namespace: t for t in targets}
+        by_namespace = {t.namespace: t for t in prepared.targets}
 
         def run(target: TargetPlan) -> None:
             if target.held:
@@ -278,7 +318,6 @@ def converge_cluster(client: ClusterClient, landscape: Landscape, targets: tuple
         result.waited = options.wait_seconds > 0
     except KubeError as error:
         result.errors.append(str(error))
-    result.writes, result.reads = client.writes - writes, client.reads - reads
     return result
 
 
@@ -339,15 +378,50 @@ def agent_health(client: ClusterClient, targets: list[TargetPlan], options: Conv
         time.sleep(1.0)
 
 
-def converge(landscape: Landscape, clients: dict[str, ClusterClient], options: ConvergeOptions,
-             targets: tuple[Target, ...], progress: Progress, scoped: bool = False) -> list[ClusterResult]:
-    """Converge every cluster in ``clients`` in parallel; returns one result per cluster, in name order."""
-    def one(name: str) -> ClusterResult:
-        chosen = tuple(t for t in targets if t.cluster.name == name)
-        return converge_cluster(clients[name], landscape, chosen, options, progress, scoped)
+def refused_by_api_servers(landscape: Landscape, clients: dict[str, ClusterClient],
+                           targets: tuple[Target, ...]) -> list[preflight.DryRunFailure]:
+    """The dry run of a whole revision on every cluster, writing nothing of it: the objects any API server
+    refuses (400/422). A cluster that cannot be read is left to its own converge, as everywhere."""
+    options = ConvergeOptions()
+
+    def prepare(name: str) -> _Prepared:
+        return _prepare(clients[name], landscape, tuple(t for t in targets if t.cluster.name == name), options,
+                        scoped=False)
 
     with ThreadPoolExecutor(max_workers=max(1, len(clients))) as pool:
-        return list(pool.map(one, sorted(clients)))
+        prepared = list(pool.map(prepare, sorted(clients)))
+    return [failure for one in prepared for failure in one.failures if failure.revision_refused]
+
+
+def converge(landscape: Landscape, clients: dict[str, ClusterClient], options: ConvergeOptions,
+             targets: tuple[Target, ...], progress: Progress, scoped: bool = False) -> list[ClusterResult]:
+    """Converge every cluster in ``clients`` in parallel; returns one result per cluster, in name order.
+
+    Two phases: every cluster is read, planned and dry-run first; when any API server refuses the revision's
+    content, no cluster is written. Otherwise each cluster whose dry run passed is written, independently.
+    """
+    counted = {name: (c.writes, c.reads) for name, c in clients.items()}
+
+    def prepare(name: str) -> _Prepared:
+        chosen = tuple(t for t in targets if t.cluster.name == name)
+        return _prepare(clients[name], landscape, chosen, options, scoped)
+
+    with ThreadPoolExecutor(max_workers=max(1, len(clients))) as pool:
+        prepared = list(pool.map(prepare, sorted(clients)))
+    refused_by = sorted({f.cluster for p in prepared for f in p.failures if f.revision_refused})
+    for one in prepared:
+        one.result.errors.extend(str(failure) for failure in one.failures)
+        if refused_by and not one.failures and one.state is not None:
+            one.result.errors.append(f"cluster {one.client.name}: not converged: the revision is refused by the API "
+                                     f"server of cluster {', '.join(refused_by)} (see its errors); nothing was "
+                                     "written on any cluster")
+    writable = [p for p in prepared if p.state is not None and not p.failures and not refused_by]
+    with ThreadPoolExecutor(max_workers=max(1, len(writable))) as pool:
+        list(pool.map(lambda one: _execute(one, landscape, options, progress), writable))
+    for one in prepared:
+        writes, reads = counted[one.client.name]
+        one.result.writes, one.result.reads = one.client.writes - writes, one.client.reads - reads
+    return [one.result for one in prepared]
 
 
 def summary(results: list[ClusterResult]) -> dict[str, Any]:

@@ -186,9 +186,13 @@ def load_revisions(repo: Path, base: str, head: str = "HEAD", guardrails: Guardr
 
 def quota_targets(revisions: Revisions) -> list[Target]:
     """Head targets whose quota the change sets or alters: the ones whose live usage matters."""
+    return changed_quota_targets(revisions.before, revisions.after)
+
+
+def changed_quota_targets(base: Landscape, head: Landscape) -> list[Target]:
     chosen = []
-    for target in revisions.after.targets:
-        before = revisions.before.environments.get(target.environment.name)
+    for target in head.targets:
+        before = base.environments.get(target.environment.name)
         if before is None or before.quota != target.environment.quota:
             chosen.append(target)
     return chosen
@@ -333,16 +337,23 @@ def _whole(target: Target, objects: list[Manifest], status: Literal["added", "re
     return TargetDiff(target.cluster.name, target.namespace, target.environment.name, status, 0, len(objects), changes)
 
 
-def compare(revisions: Revisions, usage: policy.QuotaUsage | None = None, now: datetime | None = None) -> DiffResult:
-    """What the change from the base to the head revision does to each environment, and its findings."""
-    before, after = revisions.before, revisions.after
+def assess_change(before: Landscape, after: Landscape, usage: policy.QuotaUsage | None = None,
+                  now: datetime | None = None) -> tuple[dict[str, TargetDiff], list[policy.Finding]]:
+    """The targets a change touches and the risk rules' findings on it: what ``diff`` shows a pull request and
+    what the controller checks again before it converges a commit."""
     targets = _target_diffs(before, after)
     changes = [
         policy.TargetChange(t.environment, t.key, t.objects_before, t.count("added"), t.count("changed"),
                             t.count("removed"), gone=t.status == "removed")
         for t in targets.values()
     ]
-    findings = policy.assess(before, after, changes, usage, now)
+    return targets, policy.assess(before, after, changes, usage, now)
+
+
+def compare(revisions: Revisions, usage: policy.QuotaUsage | None = None, now: datetime | None = None) -> DiffResult:
+    """What the change from the base to the head revision does to each environment, and its findings."""
+    before, after = revisions.before, revisions.after
+    targets, findings = assess_change(before, after, usage, now)
     targets_of: dict[str, list[TargetDiff]] = {}
     for target in targets.values():
         targets_of.setdefault(target.environment, []).append(target)

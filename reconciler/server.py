@@ -206,6 +206,14 @@ class Status:
                                   "message": verdict.describe(), "keptRevision": self.revision, "seenAt": now_text()}
         self.count("reconciler_revisions_held_total", cause="signature", reason=str(verdict.reason))
 
+    def revision_held(self, revision: str, findings: list[str]) -> None:
+        """A valid revision that the risk rules block: not applied until a later commit resolves the findings."""
+        with self._lock:
+            self.held_revision = {"revision": revision, "cause": "risk", "reason": "blocking-finding",
+                                  "findings": findings, "message": "; ".join(findings),
+                                  "keptRevision": self.revision, "seenAt": now_text()}
+        self.count("reconciler_revisions_held_total", cause="risk", reason="blocking-finding")
+
     def revision_invalid(self, revision: str, errors: list[str]) -> None:
         with self._lock:
             self.bad_revision = {"revision": revision, "errors": errors, "seenAt": now_text()}
@@ -301,6 +309,7 @@ class Status:
             is_leader = self.leader["isLeader"]
             synced = self._synced_once
             head_invalid = bool(self.bad_revision and self.bad_revision["revision"] == self.source["head"])
+            held = self.held_revision is not None
         seen: set[str] = set()
         for (name, labels), value in counters:
             if name not in seen:
@@ -331,6 +340,10 @@ class Status:
         lines.append("# HELP reconciler_revision_invalid 1 while the branch's head is an invalid revision.")
         lines.append("# TYPE reconciler_revision_invalid gauge")
         lines.append(f"reconciler_revision_invalid {int(head_invalid)}")
+        lines.append("# HELP reconciler_revision_held 1 while the branch's newest valid revision is held by a "
+                     "blocking risk finding.")
+        lines.append("# TYPE reconciler_revision_held gauge")
+        lines.append(f"reconciler_revision_held {int(held)}")
         lines.append("# TYPE reconciler_leader gauge")
         lines.append(f"reconciler_leader {int(is_leader)}")
         lines.append("# TYPE reconciler_ready gauge")

@@ -44,6 +44,11 @@ _SCALAR_CONSTRUCTORS: dict[str, Callable[[yaml.SafeLoader, yaml.ScalarNode], Any
     "tag:yaml.org,2002:timestamp": lambda _, node: node.value,
 }
 
+_TAG_MEANS = {"tag:yaml.org,2002:int": "a whole number", "tag:yaml.org,2002:float": "a number",
+              "tag:yaml.org,2002:bool": "true or false", "tag:yaml.org,2002:null": "null"}
+_TAG_EXAMPLES = {"tag:yaml.org,2002:int": "e.g. 4", "tag:yaml.org,2002:float": "e.g. 1.5",
+                 "tag:yaml.org,2002:bool": "true or false", "tag:yaml.org,2002:null": "null"}
+
 
 @dataclass(frozen=True)
 class LoadResult:
@@ -142,8 +147,10 @@ class _Reader:
                               "looks like a number or a date)")
         try:
             return construct(self.constructor, node)
-        except ValueError as exc:
-            raise self.refuse(node, f"{node.value[:40]!r} cannot be read as a number: {exc}") from exc
+        except Exception as exc:  # PyYAML's constructors raise KeyError, IndexError, ValueError... on bad text
+            expected, tag = _TAG_MEANS.get(node.tag, "a value of this type"), node.tag.rsplit(":", 1)[-1]
+            raise self.refuse(node, f"{node.value[:40]!r} cannot be read as {expected} (tag {tag}); write "
+                              f"{_TAG_EXAMPLES.get(node.tag, 'a plain value')} or drop the tag") from exc
 
     def mapping(self, node: yaml.MappingNode) -> LocatedDict:
         mapping = LocatedDict(self.location(node))
@@ -257,12 +264,15 @@ def parse_file(text: str, path: str) -> ParsedFile:
                 documents.append(document)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark is not None else 1
+        where = Location(path, mark.line + 1, mark.column + 1) if mark is not None else Location(path, 1)
         problem = exc.problem or exc.context or "invalid YAML"
-        errors.append(ConfigError(Location(path, line), "", f"YAML syntax error: {problem}"))
+        errors.append(ConfigError(where, "", f"YAML syntax error: {problem}"))
+        complete = False
+    except yaml.reader.ReaderError as exc:
+        errors.append(_unreadable_character(text, path, exc))
         complete = False
     except yaml.YAMLError as exc:
-        errors.append(ConfigError(Location(path, 1), "", f"YAML error: {exc}"))
+        errors.append(ConfigError(Location(path, 1), "", f"YAML error: {' '.join(str(exc).split())}"))
         complete = False
     except RecursionError:
         errors.append(ConfigError(Location(path, 1), "", "document is nested too deeply to read safely"))
@@ -270,6 +280,16 @@ def parse_file(text: str, path: str) -> ParsedFile:
     finally:
         loader.dispose()
     return ParsedFile(documents, errors, complete)
+
+
+def _unreadable_character(text: str, path: str, exc: yaml.reader.ReaderError) -> ConfigError:
+    """YAML refuses control characters; name the one found, and where, on one line."""
+    position = max(0, min(exc.position, len(text)))
+    line_start = text.rfind("\n", 0, position) + 1
+    where = Location(path, text.count("\n", 0, position) + 1, position - line_start + 1)
+    code = exc.character if isinstance(exc.character, int) else ord(str(exc.character)[:1] or "\0")
+    return ConfigError(where, "", f"control character U+{code:04X} is not allowed in YAML; remove it (inside "
+                       f"double quotes it can be written as \\u{code:04x})")
 
 
 def _yaml_files(root: Path) -> Iterator[Path]:

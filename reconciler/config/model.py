@@ -18,6 +18,9 @@ PLATFORM_LABEL = "reconciler/platform"  # several environments repositories (Pla
 POD_SECURITY_LABEL = "pod-security.kubernetes.io/"  # + enforce, warn, audit: the namespace's Pod Security level
 DEFAULT_POD_SECURITY: Literal["baseline"] = "baseline"
 FIELD_MANAGER = "reconciler"  # the one server-side apply field manager of every write
+# The agent's own writable folder (its root filesystem is read-only): connections may not be mounted over it
+# (config.semantics checks).
+AGENT_OWN_MOUNT = "/tmp"
 # Namespaces the reconciler never manages: they belong to Kubernetes itself or to the reconciler.
 RESERVED_NAMESPACES = frozenset({"default", "kube-system", "kube-public", "kube-node-lease", "reconciler-system"})
 

@@ -11,7 +11,7 @@ import difflib
 from collections.abc import Iterable
 from typing import Any, cast
 
-from reconciler.config import agent_rules, model, rules
+from reconciler.config import agent_rules, model, rules, semantics
 from reconciler.config.guardrails import DEFAULT as DEFAULT_GUARDRAILS
 from reconciler.config.guardrails import Guardrails
 from reconciler.config.located import Document, LocatedDict, LocatedList
@@ -243,6 +243,7 @@ class _Resolver:
         self.errors.extend(rules.limits_without_default(settings.get("limits", LocatedDict(document.location))))
         self.errors.extend(rules.pod_security(settings, document.location, self.guardrails))
         self.errors.extend(rules.take_over_itself(document, platform.name))
+        self.errors.extend(semantics.check_settings(settings))
         if (document.kind, document.name) not in self.incomplete:
             self.errors.extend(rules.incomplete_agent(document, settings))
         agent = self.agent(document.name, settings, [clusters[c] for c, _ in targets if c in clusters])

@@ -25,6 +25,25 @@ from reconciler.kube.errors import ConnectionConfigError, KubeError
 POOL_SIZE = 16
 
 
+# What reading a kubeconfig that is not YAML, or YAML of the wrong shape, raises inside the kubernetes client.
+_UNUSABLE = (ConfigException, OSError, TypeError, ValueError, KeyError, AttributeError, IndexError, yaml.YAMLError)
+
+
+def _place(where: Path | str, exc: BaseException) -> str:
+    """The kubeconfig's name, with line and column when its YAML could not be parsed."""
+    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    return f"{where}:{mark.line + 1}:{mark.column + 1}" if mark is not None else str(where)
+
+
+def _why(exc: BaseException) -> str:
+    if isinstance(exc, yaml.YAMLError):
+        problem = getattr(exc, "problem", None) or "it cannot be read"
+        return f"not YAML ({problem})"
+    if isinstance(exc, (TypeError, KeyError, AttributeError, IndexError)):
+        return f"not a kubeconfig (clusters, contexts and users lists expected; {type(exc).__name__}: {exc})"
+    return " ".join(str(exc).split())[:300]
+
+
 def _configuration() -> k8s.Configuration:
     configuration = k8s.Configuration()
     configuration.connection_pool_maxsize = POOL_SIZE
@@ -36,11 +55,11 @@ def _from_kubeconfig(cluster: Cluster, kubeconfig: Path | None, context: str) ->
     try:
         k8s_config.load_kube_config(config_file=str(kubeconfig) if kubeconfig else None, context=context,
                                     client_configuration=configuration, persist_config=False)
-    except (ConfigException, OSError, TypeError, ValueError) as exc:
+    except _UNUSABLE as exc:
         where = kubeconfig or os.environ.get("KUBECONFIG") or "~/.kube/config"
         raise ConnectionConfigError(
-            f"cluster {cluster.name}: cannot use context {context!r} from kubeconfig {where}: {exc}. "
-            "Pass --kubeconfig or set KUBECONFIG to a file that has this context"
+            f"cluster {cluster.name}: cannot use context {context!r} from kubeconfig {_place(where, exc)}: "
+            f"{_why(exc)}. Pass --kubeconfig or set KUBECONFIG to a file that has this context"
         ) from exc
     return k8s.ApiClient(configuration)
 
@@ -73,9 +92,9 @@ def _from_secret(cluster: Cluster, home: ClusterClient) -> k8s.ApiClient:
         configuration = _configuration()
         k8s_config.load_kube_config_from_dict(document, context=ref.context, client_configuration=configuration,
                                               persist_config=False)
-    except (ConfigException, yaml.YAMLError, ValueError, TypeError) as exc:
+    except _UNUSABLE as exc:
         raise ConnectionConfigError(f"cluster {cluster.name}: {subject} key {ref.key!r} is not a usable "
-                                    f"kubeconfig: {exc}") from exc
+                                    f"kubeconfig: {_why(exc)}") from exc
     return k8s.ApiClient(configuration)
 
 
@@ -101,8 +120,10 @@ def _home_api(kubeconfig: Path | None) -> k8s.ApiClient:
         try:
             k8s_config.load_kube_config(config_file=str(kubeconfig) if kubeconfig else None,
                                         client_configuration=configuration, persist_config=False)
-        except (ConfigException, OSError) as exc:
-            raise ConnectionConfigError(f"cannot find the cluster holding kubeconfig Secrets: {exc}") from exc
+        except _UNUSABLE as exc:
+            where = kubeconfig or os.environ.get("KUBECONFIG") or "~/.kube/config"
+            raise ConnectionConfigError(f"cannot find the cluster holding kubeconfig Secrets in "
+                                        f"{_place(where, exc)}: {_why(exc)}") from exc
     return k8s.ApiClient(configuration)
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from reconciler.config.model import Agent, Platform, Target
+from reconciler.config.model import AGENT_OWN_MOUNT, Agent, Platform, Target
 from reconciler.render import polyaxon
 from reconciler.render.objects import Manifest, manifest
 
@@ -55,7 +55,7 @@ def _deployment(agent: Agent, target: Target) -> Manifest:
         "envFrom": [{"configMapRef": {"name": CONFIG_NAME}}],
         "env": [{"name": token.key, "valueFrom": {"secretKeyRef": {"name": token.name, "key": token.key}}}],
         # The root filesystem is read-only; Polyaxon keeps its temporary configuration and home under /tmp.
-        "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],
+        "volumeMounts": [{"name": "tmp", "mountPath": AGENT_OWN_MOUNT}],
         "securityContext": {"allowPrivilegeEscalation": False, "readOnlyRootFilesystem": True,
                             "capabilities": {"drop": ["ALL"]}},
     }

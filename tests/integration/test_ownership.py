@@ -9,7 +9,9 @@ from pathlib import Path
 import pytest
 
 from reconciler import inventory as inv
+from reconciler.config import load_landscape
 from reconciler.kube.client import ClusterClient
+from reconciler.render import render_target
 
 from .support import clients, edit, private_repo, run_cli
 
@@ -89,8 +91,11 @@ def test_a_renamed_environment_is_refused_until_it_takes_over_and_the_plan_shows
          "  extends: [standard]\n  takeOver: [{environment: dev}]\n")
     assert run_cli("plan", repo, "--kubeconfig", kubeconfig, "--cluster", "shared", "-v") == 2
     shown = capsys.readouterr().out
-    assert ("takes over 12 object(s) of environment 'dev' of Platform 'platform-om' (takeOver): their labels change "
-            "to environment development") in shown
+    landscape = load_landscape(repo)
+    (target,) = landscape.select("shared", "development")
+    moved = len(render_target(target, landscape))  # every object of the target, the Namespace included
+    assert (f"takes over {moved} object(s) of environment 'dev' of Platform 'platform-om' (takeOver): their labels "
+            "change to environment development") in shown
     assert "metadata.labels.reconciler/environment: dev -> development" in shown
     assert ("~ Deployment/om-dev/ml-agent\n        taken over from environment 'dev' of Platform 'platform-om' "
             "(takeOver); its spec.selector cannot change: it is deleted and created again (its pods restart)") in shown

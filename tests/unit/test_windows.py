@@ -149,5 +149,5 @@ def test_the_cli_takes_the_time_from_now(windowed: GitRepo) -> None:
 def test_the_cli_refuses_a_time_it_cannot_read(windowed: GitRepo, capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exited:
         cli.main(["diff", str(windowed.root), "--base", "HEAD~1", "--now", "next tuesday"])
-    assert exited.value.code == 2
+    assert exited.value.code == cli.EXIT_USAGE
     assert "is not an ISO 8601 time" in capsys.readouterr().err

@@ -41,7 +41,8 @@ def test_yaml_syntax_error(repo: Repo) -> None:
         metadata: name: ops
         spec: {users: [dave]}
         """)
-    assert repo.only_error().startswith("bad.yaml:3: YAML syntax error: mapping values are not allowed in this context")
+    assert repo.only_error().startswith(
+        "bad.yaml:3:15: YAML syntax error: mapping values are not allowed in this context")
 
 
 def test_yaml_syntax_error_in_a_later_document_keeps_the_earlier_ones(repo: Repo) -> None:
@@ -49,12 +50,12 @@ def test_yaml_syntax_error_in_a_later_document_keeps_the_earlier_ones(repo: Repo
     loaded = load_repository(repo.root)
     assert [d.name for d in loaded.documents if d.location.path == "bad.yaml"] == ["ops"]
     assert [str(e) for e in loaded.errors] == [
-        "bad.yaml:7: YAML syntax error: mapping values are not allowed in this context"]
+        "bad.yaml:7:11: YAML syntax error: mapping values are not allowed in this context"]
     assert loaded.unread == ("bad.yaml",)
 
 
 def test_tab_indentation_is_a_syntax_error_on_its_line() -> None:
-    assert errors_of("spec:\n\tquota: {}\n") == ["f.yaml:2: YAML syntax error: found character that cannot start "
+    assert errors_of("spec:\n\tquota: {}\n") == ["f.yaml:2:1: YAML syntax error: found character that cannot start "
                                                   "any token"]
 
 
@@ -230,7 +231,7 @@ def test_a_number_too_long_to_read_is_an_error() -> None:
 def test_deep_nesting_is_an_error_not_a_crash() -> None:
     errors = errors_of("a: " + "[" * 5000 + "]" * 5000 + "\n")
     assert len(errors) == 1
-    assert errors[0].startswith("f.yaml:1: ")
+    assert errors[0].startswith("f.yaml:1:")
 
 
 def test_values_remember_their_lines() -> None:

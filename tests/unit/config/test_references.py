@@ -268,7 +268,7 @@ def test_while_a_file_cannot_be_read_unknown_names_are_not_reported(repo: Repo) 
     assert repo.errors() == [
         "environments/staging.yaml:8: spec.access[0].role: role 'cluster-admin' is not allowed by the Platform "
         "(allowedClusterRoles: view, edit, admin); git may grant only allow-listed ClusterRoles",
-        "teams.yaml:10: YAML syntax error: did not find expected key",
+        "teams.yaml:10:3: YAML syntax error: did not find expected key",
     ]
 
 

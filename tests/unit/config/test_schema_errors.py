@@ -233,14 +233,14 @@ def test_gpus_are_counted_in_whole_units(repo: Repo, value: str) -> None:
 
 def test_valid_quantities_are_accepted(repo: Repo) -> None:
     repo.write("environments/staging.yaml", env("""
-          quota: {cpu: 0.5, memory: 1e3, limitsCpu: "2000m", limitsMemory: 8Gi, storage: 1Ti, gpu: "2", pods: 10}
+          quota: {cpu: 0.5, memory: 1e12, limitsCpu: "2000m", limitsMemory: 8Gi, storage: 1Ti, gpu: "2", pods: 10}
           limits:
             default: {nvidia.com/gpu: 0, ephemeral-storage: 1Gi}
             max: {nvidia.com/gpu: 1, ephemeral-storage: 10Gi}
         """))
     quota = repo.landscape().environments["staging"].quota
     assert quota["requests.cpu"] == "0.5"
-    assert quota["requests.memory"] == "1e3"
+    assert quota["requests.memory"] == "1e12"
     assert quota["requests.nvidia.com/gpu"] == "2"
 
 

@@ -10,7 +10,8 @@ import yaml
 
 from reconciler import cli
 from reconciler.render.objects import Manifest
-from reconciler.render.output import to_json, to_yaml, write_tree
+from reconciler.render.output import to_json, to_yaml
+from reconciler.render.tree import write_tree
 from tests.unit.conftest import SAMPLE_REPO
 
 

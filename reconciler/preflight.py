@@ -1,0 +1,101 @@
+"""Before the first write: every object a converge will write goes to its API server as a server-side dry run.
+
+Schemas and semantic checks catch what the repository can know; only the API server knows the rest (its own
+validation, defaulting, admission). A content refusal (HTTP 400 or 422) means the revision is bad, so nothing is
+written on any cluster; any other dry-run failure (forbidden, a server error, unreachable) stops that cluster only.
+
+Objects of a namespace that does not exist yet cannot be dry-run where they will live: the server answers 404 for
+the namespace, not for the content. They are dry-run in the reconciler's own system namespace instead, with only
+``metadata.namespace`` rewritten, after a dry-run create of the Namespace itself. That validates every field and
+the admission chain of the system namespace; what only the target namespace's own admission would say (a webhook
+or policy that selects namespaces by label) is learnt when the object is written, and is then reported as the
+write that failed (see ``converge``).
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+from reconciler import inventory as inv
+from reconciler.inventory import ObjectRef
+from reconciler.kube.client import ClusterClient, Object
+from reconciler.kube.errors import KubeError
+from reconciler.kube.resources import resource_for
+from reconciler.plan import Change, TargetPlan
+
+SCRATCH_NAMESPACE = inv.SYSTEM_NAMESPACE
+CONTENT_REFUSED = (400, 422)
+
+
+@dataclass(frozen=True)
+class DryRunFailure:
+    """One object the API server did not accept in a dry run."""
+
+    cluster: str
+    environment: str
+    ref: ObjectRef
+    error: KubeError
+
+    @property
+    def revision_refused(self) -> bool:
+        """The server refused the content: the same revision would be refused on every attempt."""
+        return self.error.status in CONTENT_REFUSED
+
+    def __str__(self) -> str:
+        where = f"{self.ref.namespace}/{self.ref.name}" if self.ref.namespace else self.ref.name
+        status = f"HTTP {self.error.status}" if self.error.status else "no answer"
+        if self.revision_refused:
+            consequence = ("the revision is refused and nothing was written on any cluster; fix the value in the "
+                           "repository and commit again")
+        else:
+            consequence = "nothing was written on this cluster; it is retried"
+        return (f"environment {self.environment}: {self.ref.kind} {where}: cluster {self.cluster}'s API server "
+                f"refused it in a dry run: {self.error.message} ({status}); {consequence}")
+
+
+def writes_of(plans: Iterable[TargetPlan]) -> list[tuple[TargetPlan, Change]]:
+    """The objects a converge of ``plans`` will create or update (held and refused targets write nothing)."""
+    return [(plan, change) for plan in plans if not (plan.held or plan.refusals or plan.removed)
+            for change in plan.changes if change.action in ("create", "update") and change.desired is not None]
+
+
+def new_namespaces(plans: Iterable[TargetPlan]) -> set[str]:
+    return {c.ref.name for p in plans for c in p.changes if c.ref.kind == "Namespace" and c.action == "create"}
+
+
+def as_dry_run(obj: Object, missing: set[str], scratch: bool) -> Object | None:
+    """``obj`` as it can be dry-run: moved to the scratch namespace when its own does not exist yet (None when
+    there is no scratch namespace either: ``apply --dry-run`` on a cluster the reconciler never wrote)."""
+    namespace = obj["metadata"].get("namespace")
+    if namespace not in missing or not resource_for(obj["kind"]).namespaced:
+        return obj
+    if not scratch:
+        return None
+    moved = copy.deepcopy(obj)
+    moved["metadata"]["namespace"] = SCRATCH_NAMESPACE
+    return moved
+
+
+def check(client: ClusterClient, plans: list[TargetPlan], workers: int = 8,
+          scratch: bool = True) -> list[DryRunFailure]:
+    """Dry-run every write of ``plans`` on one cluster, in parallel; the failures, in apply order."""
+    writes = writes_of(plans)
+    missing = new_namespaces(plans)
+
+    def one(entry: tuple[TargetPlan, Change]) -> DryRunFailure | None:
+        plan, change = entry
+        assert change.desired is not None
+        # An object replaced (deleted, then created: a field it cannot change) is checked as a new one would be.
+        obj = as_dry_run(change.desired, missing | {change.ref.namespace} if change.replace else missing, scratch)
+        try:
+            if obj is not None:
+                client.apply(obj, dry_run=True)
+        except KubeError as error:
+            return DryRunFailure(client.name, plan.environment, change.ref, error)
+        return None
+
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        return [failure for failure in pool.map(one, writes) if failure is not None]

@@ -1,0 +1,84 @@
+"""The controller applies the same policy as the pull request: before it converges a new commit, the risk rules
+judge the change from the last revision it accepted, with live quota usage, and a blocking finding holds the commit
+until a later one resolves it. Change windows are not judged here: converge holds per target while a window is
+closed and applies the changes once it opens, as ``apply`` does.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from reconciler import diff, policy
+from reconciler.config.model import Cluster, Landscape
+from reconciler.errors import ReconcilerError
+from reconciler.kube import events as kube_events
+from reconciler.kube.client import ClusterClient
+from reconciler.kube.errors import KubeError
+
+log = logging.getLogger("reconciler.controller")
+HELD_REASON = "RevisionHeld"
+Connect = Callable[[Cluster], ClusterClient]
+
+
+@dataclass(frozen=True)
+class Hold:
+    revision: str
+    findings: tuple[policy.Finding, ...]
+
+    def reasons(self) -> list[str]:
+        return [f"{f.rule} ({f.environment or 'platform'}{', ' + f.target if f.target else ''}): {f.reason}"
+                for f in self.findings]
+
+    def message(self) -> str:
+        return (f"revision {self.revision[:12]} is held: {len(self.findings)} risk finding(s) block it, as they "
+                f"would block its pull request ({'; '.join(self.reasons())}). Nothing of it is applied; the last "
+                "accepted revision stays applied until a later commit resolves the findings")
+
+
+def live_usage(base: Landscape, head: Landscape, clusters: list[str], connect: Connect) -> policy.QuotaUsage:
+    """What the targets whose quota changes use now; a cluster that cannot be read is left out (and logged)."""
+    usage: policy.QuotaUsage = {}
+    names = sorted({t.cluster.name for t in diff.changed_quota_targets(base, head)} & set(clusters))
+    for name in names:
+        try:
+            client = connect(head.clusters[name])
+        except ReconcilerError as error:
+            log.warning("cannot read live quota usage", extra={"cluster": name, "error": str(error)})
+            continue
+        try:
+            usage.update(diff.usage_from_quotas(name, client.list("ResourceQuota", diff.QUOTA_SELECTOR)))
+        except KubeError as error:
+            log.warning("cannot read live quota usage", extra={"cluster": name, "error": str(error)})
+        finally:
+            client.close()
+    return usage
+
+
+def judge(revision: str, base: Landscape, head: Landscape, usage: policy.QuotaUsage) -> Hold | None:
+    """The hold of ``revision`` when a risk rule blocks the change from ``base``, else None."""
+    _, findings = diff.assess_change(base, head, usage)
+    blocking = tuple(f for f in findings if f.blocks)
+    return Hold(revision, blocking) if blocking else None
+
+
+def announce(hold: Hold, head: Landscape, clusters: list[str], connect: Connect, instance: str) -> None:
+    """A Warning Event in each namespace of the environments the hold is about (best effort)."""
+    environments = {f.environment for f in hold.findings}
+    for name in clusters:
+        namespaces = [t.namespace for t in head.targets if t.cluster.name == name
+                      and t.environment.name in environments]
+        if not namespaces or name not in head.clusters:
+            continue
+        try:
+            client = connect(head.clusters[name])
+        except ReconcilerError:
+            continue
+        try:
+            for namespace in namespaces:
+                kube_events.record(client, namespace, HELD_REASON, hold.message(), warning=True, instance=instance)
+        except KubeError as error:
+            log.debug("event not recorded", extra={"cluster": name, "error": str(error)})
+        finally:
+            client.close()

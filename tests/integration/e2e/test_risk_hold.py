@@ -1,0 +1,61 @@
+"""The controller applies the pull request's policy: a commit that lowers a quota below live usage (a rule the
+Platform sets to block) reaches the branch and is held, visible in /status, /metrics and an Event; the next good
+commit is applied."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from pathlib import Path
+
+import pytest
+from kubernetes import client as k8s
+
+from reconciler.quantity import parse_quantity
+
+from ..conftest import ClientFactory
+from ..support import clients, pod, pods_admitted
+from .conftest import StartController
+from .harness import GitRemote, git
+
+pytestmark = pytest.mark.integration
+
+
+def test_a_commit_lowering_a_quota_below_live_usage_is_held_until_a_good_one(
+    remote: GitRemote, start_controller: StartController, kubeconfig: Path, api_client: ClientFactory
+) -> None:
+    assert "quota-below-usage: block" in (remote.work / "platform.yaml").read_text()
+    namespace = f"{remote.prefix}-prod"
+    controller = start_controller("--repo", remote.url, "--interval", "1s", "--kubeconfig", kubeconfig)
+    controller.wait_converged(git(remote.work, "rev-parse", "HEAD"))
+    gpu = clients(remote.work, kubeconfig)["gpu"]
+    core = k8s.CoreV1Api(api_client("gpu"))
+    pods_admitted(core, namespace)
+    core.create_namespaced_pod(namespace, pod("training", cpu="2", memory="1Gi"))  # Pending (no nodes), but counted
+
+    def used_cpu() -> Fraction:
+        quota = gpu.get("ResourceQuota", namespace, "environment-quota")
+        return parse_quantity(quota.get("status", {}).get("used", {}).get("requests.cpu", "0") if quota else "0")
+
+    # The agent's pods count too: 2 CPUs and more are in use, above the 1 CPU the next commit allows.
+    controller.wait_for(lambda: used_cpu() >= 2, 30, "the quota to count the pod's 2 CPUs")
+
+    held = remote.edit("environments/prod.yaml", 'cpu: "64"', 'cpu: "1"')
+    status = controller.wait_for(lambda: (s := controller.status())["heldRevision"] and s, 30, "the hold")
+    assert status["heldRevision"]["revision"] == held
+    findings = status["heldRevision"]["findings"]
+    assert any(f.startswith("quota-below-usage (prod, gpu/" + namespace) and "requests.cpu" in f for f in findings)
+    assert controller.metrics()["reconciler_revision_held"] == 1
+    quota = gpu.get("ResourceQuota", namespace, "environment-quota")
+    assert quota is not None and quota["spec"]["hard"]["requests.cpu"] == "64"
+    assert all(t["revision"] != held for c in status["clusters"].values() for t in c["targets"].values())
+    listing = gpu.request("GET", f"/api/v1/namespaces/{namespace}/events", "list events")
+    assert any(e["reason"] == "RevisionHeld" and held[:12] in e["message"] and e["type"] == "Warning"
+               for e in listing["items"]), [e["reason"] for e in listing["items"]]
+
+    good = remote.edit("environments/prod.yaml", 'cpu: "1"', 'cpu: "32"')
+    controller.wait_converged(good)
+    quota = gpu.get("ResourceQuota", namespace, "environment-quota")
+    assert quota is not None and quota["spec"]["hard"]["requests.cpu"] == "32"
+    assert controller.status()["heldRevision"] is None
+    assert controller.metrics()["reconciler_revision_held"] == 0
+    assert controller.terminate() == 0
