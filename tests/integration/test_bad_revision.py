@@ -123,33 +123,35 @@ def _inventories(client: ClusterClient, prefix: str) -> dict[str, tuple[str, tup
 def test_a_write_that_fails_after_the_dry_run_leaves_an_exact_inventory(tmp_path: Path, kubeconfig: Path,
                                                                         api_client: Callable[..., k8s.ApiClient]
                                                                         ) -> None:
-    """A race: once the namespace exists, a quota that allows no Role appears (as another actor could add it)."""
+    """A race: once the namespace exists, a quota that allows no RoleBinding appears (as another actor could add it)."""
     repo = private_repo(tmp_path, "bry")
     landscape = load_landscape(repo)
     core = k8s.CoreV1Api(api_client("shared"))
 
     rbac = k8s.RbacAuthorizationV1Api(api_client("shared"))
+    probe = {"metadata": {"name": "probe"}, "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole",
+                                                        "name": "view"}}
 
     def refused() -> bool:
         try:
-            rbac.create_namespaced_role("bry-dev", {"metadata": {"name": "probe"}}, dry_run="All")
+            rbac.create_namespaced_role_binding("bry-dev", probe, dry_run="All")
         except ApiException as error:
             return error.status == 403
         return False
 
     def race(message: str) -> None:
         if message == "shared: created Namespace/bry-dev":
-            core.create_namespaced_resource_quota("bry-dev", {
-                "metadata": {"name": "no-roles"}, "spec": {"hard": {"count/roles.rbac.authorization.k8s.io": "0"}}})
-            # Quota admission reads quotas from a cache: wait until it refuses Roles before the converge goes on.
-            polling.until(refused, timeout=30, what="quota admission to refuse Roles in bry-dev")
+            core.create_namespaced_resource_quota("bry-dev", {"metadata": {"name": "no-bindings"}, "spec": {
+                "hard": {"count/rolebindings.rbac.authorization.k8s.io": "0"}}})
+            # Quota admission reads quotas from a cache: wait until it refuses bindings before the converge goes on.
+            polling.until(refused, timeout=30, what="quota admission to refuse RoleBindings in bry-dev")
 
     cluster = clients(repo, kubeconfig)
     shared = next(r for r in _converge(landscape, {"shared": cluster["shared"]}, race) if r.cluster == "shared")
-    stopped = [e for e in shared.errors if "converge of shared/bry-dev stopped at Role/bry-dev/ml-agent" in e]
-    assert stopped and "forbidden" in stopped[0] and "not applied: Role/bry-dev/ml-agent" in stopped[0], shared.errors
+    stopped = [e for e in shared.errors if "converge of shared/bry-dev stopped at RoleBinding/bry-dev/" in e]
+    assert stopped and "forbidden" in stopped[0] and "not applied: RoleBinding/bry-dev/" in stopped[0], shared.errors
     applied = {entry.split(" ", 1)[1] for entry in shared.applied if "/bry-dev" in entry}
     assert applied == {"Namespace/bry-dev", "ServiceAccount/bry-dev/ml-agent"}
     stored = _inventories(cluster["shared"], "bry")["bry-dev"]
     assert {str(ref) for ref in stored[1]} == applied
-    assert cluster["shared"].get("RoleBinding", "bry-dev", "ml-agent") is None
+    assert cluster["shared"].list("RoleBinding", namespace="bry-dev") == []

@@ -166,7 +166,7 @@ REFUSED: dict[str, tuple[Attempt, str | tuple[str, ...]]] = {
         Attempt("POST", "/api/v1/namespaces/reconciler-system/configmaps", configmap("planted")),
         f"{POLICY}: the reconciler may not create configmaps reconciler-system/planted: namespace "
         "reconciler-system is a system namespace (in reconciler-system it keeps only its inventory.* ConfigMaps, "
-        "its Lease and Events)"),
+        "its Lease, Events and dry-run applies)"),
     "deleting its own Role in reconciler-system": (
         Attempt("DELETE", f"/apis/{RBAC}/v1/namespaces/reconciler-system/roles/reconciler", dry_run=True),
         f"{POLICY}: the reconciler may not delete roles reconciler-system/reconciler: namespace reconciler-system "
