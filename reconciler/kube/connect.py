@@ -1,5 +1,6 @@
 """One client per cluster, from the Cluster's connection: a kubeconfig context, the in-cluster service account,
-or a kubeconfig stored in a Secret (read through the cluster the reconciler itself runs in)."""
+or a kubeconfig stored in a Secret (read through the cluster the reconciler itself runs in). Each client re-reads
+its source after a 401 and on a schedule (:mod:`reconciler.kube.credentials`), so rotated tokens are picked up."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from kubernetes.config.config_exception import ConfigException
 
 from reconciler.config.model import Cluster
 from reconciler.kube.client import ClusterClient
+from reconciler.kube.credentials import ApiSource
 from reconciler.kube.errors import ConnectionConfigError, KubeError
 
 POOL_SIZE = 16
@@ -78,14 +80,13 @@ def connect(cluster: Cluster, kubeconfig: Path | None = None, home: ClusterClien
     """A client for ``cluster``. ``home`` is the cluster the reconciler runs in (for kubeconfig Secrets)."""
     connection = cluster.connection
     if connection.context is not None:
-        api = _from_kubeconfig(cluster, kubeconfig, connection.context)
-    elif connection.in_cluster:
-        api = _in_cluster(cluster)
-    else:
-        if home is None:
-            home = ClusterClient("home", _home_api(kubeconfig))
-        api = _from_secret(cluster, home)
-    return ClusterClient(cluster.name, api)
+        context = connection.context
+        return ClusterClient(cluster.name, ApiSource(cluster.name,
+                                                     lambda: _from_kubeconfig(cluster, kubeconfig, context)))
+    if connection.in_cluster:
+        return ClusterClient(cluster.name, ApiSource(cluster.name, lambda: _in_cluster(cluster)))
+    secret_home = home or ClusterClient("home", ApiSource("home", lambda: _home_api(kubeconfig)))
+    return ClusterClient(cluster.name, ApiSource(cluster.name, lambda: _from_secret(cluster, secret_home)))
 
 
 def _home_api(kubeconfig: Path | None) -> k8s.ApiClient:
