@@ -10,17 +10,19 @@ import hashlib
 import hmac
 import json
 import logging
+import re
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from reconciler.errors import ReconcilerError
+from reconciler.http_limits import BoundedHTTPServer, Limits, body_length
 
 if TYPE_CHECKING:
     from reconciler.signatures import Verdict
@@ -28,8 +30,9 @@ if TYPE_CHECKING:
 log = logging.getLogger("reconciler.server")
 
 DURATION_BUCKETS = (0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0)
-MAX_WEBHOOK_BYTES = 10 * 1024 * 1024
 SIGNATURE_HEADER = "X-Hub-Signature-256"
+_SIGNATURE_FORM = re.compile(r"^sha256=[0-9a-f]{64}$")
+REFUSED_LOG_GAP = 60.0  # refused webhook calls are counted; a warning is written at most this often
 
 
 def now_text() -> str:
@@ -110,6 +113,8 @@ class Status:
         self._heartbeat = time.monotonic()
         self._counters: dict[tuple[str, tuple[tuple[str, str], ...]], float] = {}
         self._durations: dict[str, _Histogram] = {}
+        self._unauthorized: dict[str, float | None] = {}
+        self.auth_grace = 600.0  # seconds of 401s from every cluster before /readyz fails
 
     # -- written by the controller ---------------------------------------------------------------------------------
 
@@ -177,12 +182,28 @@ class Status:
             self.bad_revision = {"revision": revision, "errors": errors, "seenAt": now_text()}
         self.count("reconciler_invalid_revisions_total")
 
-    def set_leader(self, is_leader: bool, holder: str | None) -> None:
+    def set_leader(self, is_leader: bool, holder: str | None, cluster: str | None = None) -> None:
+        """Leadership of one cluster (its Lease), or of every cluster when ``cluster`` is None."""
         with self._lock:
-            self.leader.update(isLeader=is_leader, holder=holder)
-            if not is_leader:
-                for cluster in self.clusters.values():
-                    cluster.state = "standby"
+            leases = self.leader.setdefault("clusters", {})
+            for name in [cluster] if cluster else list(leases):
+                leases[name] = {"isLeader": is_leader, "holder": holder}
+                if not is_leader:
+                    self.clusters.setdefault(name, ClusterStatus()).state = "standby"
+            holders = {lease["holder"] for lease in leases.values()}
+            self.leader.update(isLeader=any(lease["isLeader"] for lease in leases.values()),
+                               holder=holders.pop() if len(holders) == 1 else None)
+
+    def authentication(self, cluster: str, unauthorized_since: float | None) -> None:
+        """Since when the cluster has refused the credentials (HTTP 401) without a break; None when it accepts them."""
+        with self._lock:
+            self._unauthorized[cluster] = unauthorized_since
+
+    def _credentials_refused(self) -> bool:
+        """Every cluster has refused the credentials for longer than ``auth_grace``: a restart may be the cure."""
+        now = time.monotonic()
+        since = [self._unauthorized.get(name) for name in self.clusters]
+        return bool(since) and all(s is not None and now - s > self.auth_grace for s in since)
 
     def cluster(self, name: str) -> ClusterStatus:
         with self._lock:
@@ -228,8 +249,7 @@ class Status:
                                ("reconciler_objects_pruned_total", outcome.pruned),
                                ("reconciler_objects_orphaned_total", outcome.orphaned),
                                ("reconciler_drift_corrected_total", outcome.drift),
-                               ("reconciler_errors_total", len(outcome.errors)),
-                               ("reconciler_write_requests_total", outcome.writes)):
+                               ("reconciler_errors_total", len(outcome.errors))):
             self.count(metric, amount, cluster=name)
 
     # -- read by the server ----------------------------------------------------------------------------------------
@@ -241,7 +261,16 @@ class Status:
     @property
     def ready(self) -> bool:
         with self._lock:
+            if self._credentials_refused():
+                return False
             return self._synced_once or (self.leader["enabled"] and not self.leader["isLeader"])
+
+    def not_ready_reason(self) -> str:
+        with self._lock:
+            if self._credentials_refused():
+                return (f"every cluster has refused the reconciler's credentials (HTTP 401) for over "
+                        f"{self.auth_grace:.0f}s; check the kubeconfig, its token files or kubeconfig Secrets\n")
+        return "no successful sync yet\n"
 
     def snapshot(self) -> dict[str, Any]:
         with self._lock:
@@ -251,7 +280,8 @@ class Status:
                 "revision": self.revision,
                 "lastBadRevision": self.bad_revision,
                 "heldRevision": self.held_revision,
-                "leader": dict(self.leader),
+                "leader": {**self.leader, "clusters": {k: dict(v) for k, v in self.leader["clusters"].items()}}
+                if "clusters" in self.leader else dict(self.leader),
                 "ready": self._synced_once or (self.leader["enabled"] and not self.leader["isLeader"]),
                 "clusters": {name: _camel(asdict(cluster)) for name, cluster in sorted(self.clusters.items())},
             }
@@ -341,10 +371,11 @@ class Server:
         self.webhook_secret = webhook_secret
         self.stale_after = stale_after
         try:
-            self.httpd = ThreadingHTTPServer((host or "0.0.0.0", int(port)), self._handler())
+            self.httpd = BoundedHTTPServer((host or "0.0.0.0", int(port)), self._handler(), Limits())
         except (OSError, ValueError) as exc:
             raise ReconcilerError(f"cannot listen on {address!r} (--listen): {exc}") from exc
-        self.httpd.daemon_threads = True
+        self._refused_since_warning = 0
+        self._warned_at = -REFUSED_LOG_GAP
         self.thread = threading.Thread(target=self.httpd.serve_forever, name="http", daemon=True)
 
     @property
@@ -359,6 +390,16 @@ class Server:
     def stop(self) -> None:
         self.httpd.shutdown()
         self.httpd.server_close()
+
+    def refused_webhook(self, peer: str, why: str) -> None:
+        """Counted every time; logged at most once a minute, so unsigned calls cannot flood the log."""
+        self.status.count("reconciler_webhook_requests_total", result="bad-signature")
+        self._refused_since_warning += 1
+        if time.monotonic() - self._warned_at >= REFUSED_LOG_GAP:
+            log.warning("webhook calls refused (missing or wrong signature); counted in "
+                        "reconciler_webhook_requests_total{result=\"bad-signature\"}",
+                        extra={"peer": peer, "reason": why, "refusedSinceLastWarning": self._refused_since_warning})
+            self._warned_at, self._refused_since_warning = time.monotonic(), 0
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         server = self
@@ -384,7 +425,7 @@ class Server:
                     self._send(200 if alive else 500, "ok\n" if alive else "the source loop is stuck\n")
                 elif path == "/readyz":
                     ready = server.status.ready
-                    self._send(200 if ready else 503, "ready\n" if ready else "no successful sync yet\n")
+                    self._send(200 if ready else 503, "ready\n" if ready else server.status.not_ready_reason())
                 elif path == "/metrics":
                     self._send(200, server.status.metrics(), "text/plain; version=0.0.4; charset=utf-8")
                 elif path == "/status":
@@ -396,19 +437,30 @@ class Server:
                 if self.path.split("?", 1)[0] != "/hooks/git":
                     self._send(404, "not found: the webhook is POST /hooks/git\n")
                     return
-                length = int(self.headers.get("Content-Length") or 0)
-                if length > MAX_WEBHOOK_BYTES:
-                    self._send(413, "payload too large\n")
-                    return
-                body = self.rfile.read(length)
+                self.close_connection = True  # an unread body must not be taken for the next request
                 if server.webhook_secret is None:
                     server.status.count("reconciler_webhook_requests_total", result="disabled")
                     self._send(403, "the webhook is disabled: start the reconciler with a webhook secret\n")
                     return
-                if not signature_valid(server.webhook_secret, body, self.headers.get(SIGNATURE_HEADER)):
-                    server.status.count("reconciler_webhook_requests_total", result="bad-signature")
-                    log.warning("webhook call with a missing or wrong signature refused",
-                                extra={"peer": self.client_address[0]})
+                # Everything that needs no body is checked before a byte of it is read.
+                signature = self.headers.get(SIGNATURE_HEADER) or ""
+                if not _SIGNATURE_FORM.match(signature.strip()):
+                    server.refused_webhook(self.client_address[0], f"no {SIGNATURE_HEADER} of the form sha256=HEX")
+                    self._send(401, f"missing or malformed {SIGNATURE_HEADER}\n")
+                    return
+                length = body_length(self.headers.get("Content-Length"), server.httpd.limits.max_body)
+                if isinstance(length, str):
+                    self._send(413 if "limit" in length else 400, length + "\n")
+                    return
+                if not server.httpd.body_readers.acquire(blocking=False):
+                    self._send(503, "busy: other webhook bodies are being read; retry\n")
+                    return
+                try:
+                    body = self.rfile.read(length)
+                finally:
+                    server.httpd.body_readers.release()
+                if len(body) != length or not signature_valid(server.webhook_secret, body, signature):
+                    server.refused_webhook(self.client_address[0], "the signature does not match the body")
                     self._send(401, f"missing or wrong {SIGNATURE_HEADER}\n")
                     return
                 server.status.count("reconciler_webhook_requests_total", result="accepted")
