@@ -24,7 +24,7 @@ from reconciler.plan import PlanOptions, TargetPlan
 from reconciler.render import render_target
 from reconciler.render.objects import APPLY_ORDER
 
-ORPHANED_ANNOTATION = "reconciler/orphaned"
+ORPHANED_ANNOTATION = planning.ORPHANED_ANNOTATION
 MANAGED_SELECTOR = f"{MANAGED_BY_LABEL}={MANAGED_BY_VALUE}"
 Progress = Callable[[str], None]
 
@@ -179,6 +179,7 @@ class _Executor:
             if change.action in ("create", "update") and change.desired is not None:
                 if not (new_namespace and change.ref.namespace):
                     self.client.apply(change.desired, dry_run=self.options.dry_run)
+                    self._drop_orphan_note(change)
                 self.result.applied.append(f"{change.action} {change.ref}")
                 self.progress(f"{self.result.cluster}: {change.action}d {change.ref}")
         survivors: set[ObjectRef] = set()
@@ -198,6 +199,13 @@ class _Executor:
                                                                      previous.environment) != (
                 target.protected, target.on_remove, target.environment):
             self.record(target, final)
+
+    def _drop_orphan_note(self, change: planning.Change) -> None:
+        # The annotation was set by a merge patch, not by our apply, so the apply cannot remove it.
+        annotations = (change.live or {}).get("metadata", {}).get("annotations") or {}
+        if ORPHANED_ANNOTATION in annotations and not self.options.dry_run:
+            self.client.merge_patch(change.ref.kind, change.ref.namespace or None, change.ref.name,
+                                    {"metadata": {"annotations": {ORPHANED_ANNOTATION: None}}})
 
     def remove_target(self, target: TargetPlan) -> None:
         if target.refusals:
