@@ -50,7 +50,8 @@ class ClusterClient:
         self.writes = 0
         self.reads = 0
         self.guard: WriteGuard | None = None
-        self.on_write: Callable[[str], None] | None = None  # told the resource (plural) of every write it sends
+        # Told the resource (plural) of every write it sends, dry runs aside (they change nothing).
+        self.on_write: Callable[[str], None] | None = None
         self.unauthorized_since: float | None = None  # monotonic time of the first 401 in a row
 
     @property
@@ -75,7 +76,7 @@ class ClusterClient:
                 self.guard(subject)
             with self._lock:
                 self.writes += 1
-            if self.on_write is not None:
+            if self.on_write is not None and "dryRun" not in (query or {}):
                 self.on_write(resource_of(path))
         else:
             with self._lock:
