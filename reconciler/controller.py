@@ -359,8 +359,8 @@ class Controller:
 
     # -- leadership --------------------------------------------------------------------------------------------------
 
-    def on_leadership(self, cluster: str, leading: bool, holder: str | None) -> None:
-        self.status.set_leader(leading, holder, cluster=cluster)
+    def on_leadership(self, cluster: str, leading: bool, holder: str | None, error: str | None) -> None:
+        self.status.set_leader(leading, holder, cluster=cluster, error=error)
         worker = self.workers.get(cluster)
         if leading and worker is not None:
             worker.force = True  # another replica may have applied something else meanwhile

@@ -55,6 +55,7 @@ class LeaderElector:
         self.retry_period = max(0.2, duration / 7.5)
         self.timeout = max(1.0, self.renew_deadline / 2)  # one attempt never outlives the renew deadline
         self._renewal_failed = False
+        self.last_error: str | None = None  # why the last attempt could not reach the Lease, shown on /status
         self.clock = clock
         self.holder: str | None = None
         self._renewed_at: float | None = None
@@ -91,6 +92,8 @@ class LeaderElector:
     def _attempted(self, held: bool) -> bool:
         with self._lock:
             self._renewal_failed = not held
+        if held:
+            self.last_error = None
         return held
 
     def _spec(self, previous: dict[str, Any], now: str) -> dict[str, Any]:
@@ -114,6 +117,7 @@ class LeaderElector:
             return self._create(started)
         except KubeError as error:
             log.warning("cannot read the lease", extra={"lease": self.where, "error": str(error)})
+            self.last_error = str(error)
             return False
         spec = lease.get("spec") or {}
         holder = spec.get("holderIdentity") or ""
@@ -132,6 +136,7 @@ class LeaderElector:
             return False  # another replica wrote it first
         except KubeError as error:
             log.warning("cannot renew the lease", extra={"lease": self.where, "error": str(error)})
+            self.last_error = str(error)
             return False
         self._took(started, taken_over=holder != self.identity, previous=holder)
         return True
@@ -154,6 +159,7 @@ class LeaderElector:
             return False
         except KubeError as error:
             log.warning("cannot create the lease", extra={"lease": self.where, "error": str(error)})
+            self.last_error = str(error)
             return False
         self._took(started, taken_over=True, previous="")
         return True
@@ -185,16 +191,17 @@ class LeaderElector:
                         extra={"lease": self.where, "error": str(error)})
 
     def run(self, stop: threading.Event, on_change: Callable[[bool, str | None], None]) -> None:
-        """Try to acquire, then keep renewing, every retry period until ``stop`` is set; report every change."""
-        leading = False
+        """Try to acquire, then keep renewing, every retry period until ``stop`` is set; report every change (of
+        leadership, or of the error that keeps the Lease out of reach)."""
+        leading, error = False, None
         while not stop.is_set():
             self.try_acquire_or_renew()
             now_leading = self.is_leader()
-            if now_leading != leading:
-                leading = now_leading
-                if not leading:
+            if now_leading != leading or self.last_error != error:  # an unreachable Lease is shown, not hidden
+                if leading and not now_leading:
                     log.warning("lost the lease: no more writes until it is acquired again",
                                 extra={"lease": self.where, "holder": self.holder})
+                leading, error = now_leading, self.last_error
                 on_change(leading, self.holder)
             stop.wait(self.retry_period)
         self.release()

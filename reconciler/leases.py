@@ -18,7 +18,7 @@ from reconciler.config.model import Cluster
 from reconciler.kube.connect import connect
 from reconciler.leader import LeaderElector
 
-OnChange = Callable[[str, bool, str | None], None]  # cluster, leading, holder
+OnChange = Callable[[str, bool, str | None, str | None], None]  # cluster, leading, holder, why unreachable
 
 
 @dataclass(frozen=True)
@@ -44,7 +44,7 @@ class ClusterLease:
         self._on_change = on_change
 
     def _changed(self, leading: bool, holder: str | None) -> None:
-        self._on_change(self.cluster, leading, holder)
+        self._on_change(self.cluster, leading, holder, self.elector.last_error)
 
     def start(self) -> None:
         self._thread.start()

@@ -182,14 +182,18 @@ class Status:
             self.bad_revision = {"revision": revision, "errors": errors, "seenAt": now_text()}
         self.count("reconciler_invalid_revisions_total")
 
-    def set_leader(self, is_leader: bool, holder: str | None, cluster: str | None = None) -> None:
-        """Leadership of one cluster (its Lease), or of every cluster when ``cluster`` is None."""
+    def set_leader(self, is_leader: bool, holder: str | None, cluster: str | None = None,
+                   error: str | None = None) -> None:
+        """Leadership of one cluster (its Lease), or of every cluster when ``cluster`` is None; ``error`` says why
+        the Lease cannot be reached."""
         with self._lock:
             leases = self.leader.setdefault("clusters", {})
             for name in [cluster] if cluster else list(leases):
-                leases[name] = {"isLeader": is_leader, "holder": holder}
+                leases[name] = {"isLeader": is_leader, "holder": holder, "error": error}
                 if not is_leader:
-                    self.clusters.setdefault(name, ClusterStatus()).state = "standby"
+                    state = self.clusters.setdefault(name, ClusterStatus())
+                    state.state = "standby"
+                    state.last_error = error or state.last_error
             holders = {lease["holder"] for lease in leases.values()}
             self.leader.update(isLeader=any(lease["isLeader"] for lease in leases.values()),
                                holder=holders.pop() if len(holders) == 1 else None)

@@ -105,11 +105,11 @@ class ClusterClient:
             response = api.rest_client.request(method, url, headers=headers, body=payload,
                                                _request_timeout=deadline)
             data = response.read()
-        except urllib3.exceptions.ReadTimeoutError as exc:
-            raise errors.Unreachable(self.name, subject, 0, f"{self.server} did not answer within {deadline[1]:.0f}s "
-                                     "(an API server that cannot reach its etcd hangs like this); retrying with "
-                                     "backoff") from exc
         except (urllib3.exceptions.HTTPError, OSError) as exc:
+            if _timed_out(exc):
+                raise errors.Unreachable(self.name, subject, 0, f"{self.server} did not answer within "
+                                         f"{deadline[1]:.0f}s (an API server that cannot reach its etcd hangs like "
+                                         "this); retrying with backoff") from exc
             raise errors.Unreachable(self.name, subject, 0, f"cannot reach {self.server}: {_reason(exc)}") from exc
         except k8s.ApiException as exc:
             raise errors.Unreachable(self.name, subject, 0, f"cannot reach {self.server}: {exc.reason}") from exc
@@ -198,6 +198,11 @@ def resource_of(path: str) -> str:
     if len(rest) > 2 and rest[0] == "namespaces":
         rest = rest[2:]
     return rest[0] if rest else ""
+
+
+def _timed_out(exc: BaseException) -> bool:
+    timeout = urllib3.exceptions.ReadTimeoutError
+    return isinstance(exc, timeout) or isinstance(getattr(exc, "reason", None), timeout)
 
 
 def _reason(exc: BaseException) -> str:

@@ -9,6 +9,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+import urllib3
 import yaml
 from kubernetes import client as k8s
 from kubernetes import config as k8s_config
@@ -25,6 +26,9 @@ POOL_SIZE = 16
 def _configuration() -> k8s.Configuration:
     configuration = k8s.Configuration()
     configuration.connection_pool_maxsize = POOL_SIZE
+    # No retry after a read timeout: urllib3 would retry a hanging GET three times, four deadlines in all, before
+    # the error is seen; the controller retries the whole cluster with backoff instead.
+    configuration.retries = urllib3.util.Retry(total=2, read=0, status=0, redirect=0)
     return configuration
 
 
