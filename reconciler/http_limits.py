@@ -36,6 +36,8 @@ class Limits:
 
 
 class BoundedHTTPServer(HTTPServer):
+    request_queue_size = 128  # the listen backlog: a burst of connects waits for accept instead of SYN retries
+
     def __init__(self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler], limits: Limits) -> None:
         handler.timeout = limits.read_timeout  # StreamRequestHandler sets it on the socket
         super().__init__(address, handler)
@@ -52,6 +54,7 @@ class BoundedHTTPServer(HTTPServer):
     def serve_forever(self, poll_interval: float = 0.5) -> None:
         self._stopped.clear()
         with selectors.DefaultSelector() as selector:
+            self.socket.setblocking(False)
             selector.register(self.socket, selectors.EVENT_READ)
             while not self._stop.is_set():
                 for key, _ in selector.select(poll_interval):
@@ -72,10 +75,14 @@ class BoundedHTTPServer(HTTPServer):
         self._pool.shutdown(wait=False, cancel_futures=True)
 
     def _accept(self, selector: selectors.BaseSelector) -> None:
-        try:
-            connection, _ = self.socket.accept()
-        except OSError:
-            return
+        for _ in range(self.request_queue_size):  # the whole backlog, not one connection per wake-up
+            try:
+                connection, _ = self.socket.accept()
+            except OSError:
+                return
+            self._admit(selector, connection)
+
+    def _admit(self, selector: selectors.BaseSelector, connection: socket.socket) -> None:
         with self._lock:
             full = len(self._waiting) + len(self._active) >= self.limits.max_connections
         if full and self._waiting:

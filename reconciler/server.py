@@ -457,6 +457,7 @@ class Server:
                     self._send(413 if "limit" in length else 400, length + "\n")
                     return
                 if not server.httpd.body_readers.acquire(blocking=False):
+                    server.status.count("reconciler_webhook_requests_total", result="busy")
                     self._send(503, "busy: other webhook bodies are being read; retry\n")
                     return
                 try:
