@@ -59,7 +59,8 @@ def test_a_protected_environment_removed_is_refused_and_shown_as_refused(
     controller.wait_converged(git(remote.work, "rev-parse", "HEAD"))
     (remote.work / "environments/prod.yaml").unlink()
     platform = remote.work / "platform.yaml"
-    platform.write_text(platform.read_text().replace("    environments:\n      prod:\n        access-widened: block\n", ""))
+    prod_rules = "    environments:\n      prod:\n        access-widened: block\n"
+    platform.write_text(platform.read_text().replace(prod_rules, ""))  # it would name an unknown environment
     remote.commit("remove prod")
     state = controller.wait_for(
         lambda: (lambda c: c if c.get("state") == "refused" else None)(controller.status()["clusters"]["gpu"]),
