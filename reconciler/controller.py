@@ -88,7 +88,7 @@ class Settings:
     workdir: Path = field(default_factory=lambda: Path(os.environ.get("TMPDIR", "/tmp")) / "reconciler")
     leader_elect: bool = False
     lease_namespace: str = "reconciler-system"
-    lease_cluster: str | None = None
+    lease_cluster: str | None = None  # accepted and ignored: each cluster's Lease lives on that cluster
     lease_name: str | None = None
     lease_duration: float = 15.0
     identity: str = field(default_factory=lambda: f"{socket.gethostname()}_{uuid.uuid4().hex[:8]}")
@@ -500,6 +500,9 @@ class Controller:
         server.start()
         previous = {sig: signal.signal(sig, self.request_stop) for sig in (signal.SIGTERM, signal.SIGINT)}
         self.status.set_state("running")
+        if settings.leader_elect and settings.lease_cluster:
+            log.warning("--lease-cluster is ignored: each cluster's Lease lives on that cluster",
+                        extra={"leaseCluster": settings.lease_cluster})
         log.info("following the branch", extra={"repository": self.remote.shown, "branch": settings.branch,
                                                  "path": settings.path or ".", "cluster": settings.cluster,
                                                  "intervalSeconds": settings.interval,
