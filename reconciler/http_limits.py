@@ -32,7 +32,7 @@ class Limits:
     read_timeout: float = 5.0  # one receive of a request being served
     request_deadline: float = 15.0  # a whole request, however slowly it trickles in
     max_body: int = 1024 * 1024  # bytes a webhook body may have (GitHub's push payloads are far smaller)
-    body_readers: int = 2  # webhook bodies read at the same time; more callers are told to retry
+    body_readers: int = 2  # webhook bodies read at the same time (reconciler.webhook); more are told to retry
 
 
 class BoundedHTTPServer(HTTPServer):
@@ -42,7 +42,6 @@ class BoundedHTTPServer(HTTPServer):
         handler.timeout = limits.read_timeout  # StreamRequestHandler sets it on the socket
         super().__init__(address, handler)
         self.limits = limits
-        self.body_readers = threading.BoundedSemaphore(limits.body_readers)
         self._pool = ThreadPoolExecutor(max_workers=limits.workers, thread_name_prefix="http")
         self._waiting: dict[socket.socket, float] = {}  # accepted, nothing received yet: since when
         self._active: dict[socket.socket, float] = {}  # handed to a worker: since when

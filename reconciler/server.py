@@ -1,28 +1,26 @@
 """What the running controller shows: /healthz, /readyz, /metrics (Prometheus text), /status (JSON) and the git
-webhook (POST /hooks/git, GitHub-style HMAC signature).
+webhook (POST /hooks/git, handled by :mod:`reconciler.webhook`), served within the limits of
+:mod:`reconciler.http_limits`.
 
 :class:`Status` is the one place the controller's threads record what happened; the HTTP handlers only read it.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import logging
-import re
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
-from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from reconciler.errors import ReconcilerError
-from reconciler.http_limits import BoundedHTTPServer, Limits, body_length
+from reconciler.http_limits import BoundedHTTPServer, Limits
+from reconciler.webhook import Webhook
 
 if TYPE_CHECKING:
     from reconciler.signatures import Verdict
@@ -30,9 +28,6 @@ if TYPE_CHECKING:
 log = logging.getLogger("reconciler.server")
 
 DURATION_BUCKETS = (0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0)
-SIGNATURE_HEADER = "X-Hub-Signature-256"
-_SIGNATURE_FORM = re.compile(r"^sha256=[0-9a-f]{64}$")
-REFUSED_LOG_GAP = 60.0  # refused webhook calls are counted; a warning is written at most this often
 
 
 def now_text() -> str:
@@ -356,14 +351,6 @@ def _number(value: float) -> str:
     return str(int(value)) if value == int(value) else repr(value)
 
 
-def signature_valid(secret: str, body: bytes, header: str | None) -> bool:
-    """GitHub's X-Hub-Signature-256: ``sha256=`` and the hex HMAC-SHA256 of the body, compared in constant time."""
-    if not header or not header.startswith("sha256="):
-        return False
-    expected = "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-    return hmac.compare_digest(expected.encode(), header.strip().encode())
-
-
 class Server:
     """The HTTP endpoints, served from a daemon thread."""
 
@@ -378,8 +365,7 @@ class Server:
             self.httpd = BoundedHTTPServer((host or "0.0.0.0", int(port)), self._handler(), Limits())
         except (OSError, ValueError) as exc:
             raise ReconcilerError(f"cannot listen on {address!r} (--listen): {exc}") from exc
-        self._refused_since_warning = 0
-        self._warned_at = -REFUSED_LOG_GAP
+        self.webhook = Webhook(status, webhook_secret, trigger, self.httpd.limits)
         self.thread = threading.Thread(target=self.httpd.serve_forever, name="http", daemon=True)
 
     @property
@@ -394,16 +380,6 @@ class Server:
     def stop(self) -> None:
         self.httpd.shutdown()
         self.httpd.server_close()
-
-    def refused_webhook(self, peer: str, why: str) -> None:
-        """Counted every time; logged at most once a minute, so unsigned calls cannot flood the log."""
-        self.status.count("reconciler_webhook_requests_total", result="bad-signature")
-        self._refused_since_warning += 1
-        if time.monotonic() - self._warned_at >= REFUSED_LOG_GAP:
-            log.warning("webhook calls refused (missing or wrong signature); counted in "
-                        "reconciler_webhook_requests_total{result=\"bad-signature\"}",
-                        extra={"peer": peer, "reason": why, "refusedSinceLastWarning": self._refused_since_warning})
-            self._warned_at, self._refused_since_warning = time.monotonic(), 0
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         server = self
@@ -442,35 +418,6 @@ class Server:
                     self._send(404, "not found: the webhook is POST /hooks/git\n")
                     return
                 self.close_connection = True  # an unread body must not be taken for the next request
-                if server.webhook_secret is None:
-                    server.status.count("reconciler_webhook_requests_total", result="disabled")
-                    self._send(403, "the webhook is disabled: start the reconciler with a webhook secret\n")
-                    return
-                # Everything that needs no body is checked before a byte of it is read.
-                signature = self.headers.get(SIGNATURE_HEADER) or ""
-                if not _SIGNATURE_FORM.match(signature.strip()):
-                    server.refused_webhook(self.client_address[0], f"no {SIGNATURE_HEADER} of the form sha256=HEX")
-                    self._send(401, f"missing or malformed {SIGNATURE_HEADER}\n")
-                    return
-                length = body_length(self.headers.get("Content-Length"), server.httpd.limits.max_body)
-                if isinstance(length, str):
-                    self._send(413 if "limit" in length else 400, length + "\n")
-                    return
-                if not server.httpd.body_readers.acquire(blocking=False):
-                    server.status.count("reconciler_webhook_requests_total", result="busy")
-                    self._send(503, "busy: other webhook bodies are being read; retry\n")
-                    return
-                try:
-                    body = self.rfile.read(length)
-                finally:
-                    server.httpd.body_readers.release()
-                if len(body) != length or not signature_valid(server.webhook_secret, body, signature):
-                    server.refused_webhook(self.client_address[0], "the signature does not match the body")
-                    self._send(401, f"missing or wrong {SIGNATURE_HEADER}\n")
-                    return
-                server.status.count("reconciler_webhook_requests_total", result="accepted")
-                log.info("webhook: checking the branch now", extra={"event": self.headers.get("X-GitHub-Event")})
-                server.trigger()
-                self._send(int(HTTPStatus.ACCEPTED), "fetch triggered\n")
+                self._send(*server.webhook.handle(self.headers, self.rfile, self.client_address[0]))
 
         return Handler

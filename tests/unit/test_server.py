@@ -15,7 +15,8 @@ from collections.abc import Iterator
 import pytest
 
 from reconciler.errors import ReconcilerError
-from reconciler.server import Server, Status, SyncOutcome, TargetStatus, signature_valid
+from reconciler.server import Server, Status, SyncOutcome, TargetStatus
+from reconciler.webhook import signature_valid
 
 SECRET = "s3cret-for-the-webhook"
 
