@@ -46,7 +46,7 @@ from reconciler.source import GitError, Mirror, Remote, remove_tree
 log = logging.getLogger("reconciler.controller")
 
 FIRST_BACKOFF = 1.0
-MIN_CHECK_GAP = 1.0  # webhook calls are coalesced: one check in flight, and never more than one a second
+MIN_CHECK_GAP = 0.5  # webhook calls are coalesced: one check in flight, and at most two checks a second
 _DURATION = re.compile(r"^(?:(?P<h>\d+(?:\.\d+)?)h)?(?:(?P<m>\d+(?:\.\d+)?)m(?!s))?(?:(?P<s>\d+(?:\.\d+)?)s)?"
                        r"(?:(?P<ms>\d+)ms)?$")
 

@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import queue
 import selectors
 import socket
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from typing import Any
@@ -42,7 +42,10 @@ class BoundedHTTPServer(HTTPServer):
         handler.timeout = limits.read_timeout  # StreamRequestHandler sets it on the socket
         super().__init__(address, handler)
         self.limits = limits
-        self._pool = ThreadPoolExecutor(max_workers=limits.workers, thread_name_prefix="http")
+        # Started once, all of them: the thread count is the same under load as at rest.
+        self._queue: queue.SimpleQueue[socket.socket | None] = queue.SimpleQueue()
+        self._workers = [threading.Thread(target=self._work, name=f"http-{n}", daemon=True)
+                         for n in range(limits.workers)]
         self._waiting: dict[socket.socket, float] = {}  # accepted, nothing received yet: since when
         self._active: dict[socket.socket, float] = {}  # handed to a worker: since when
         self._lock = threading.Lock()
@@ -52,6 +55,8 @@ class BoundedHTTPServer(HTTPServer):
 
     def serve_forever(self, poll_interval: float = 0.5) -> None:
         self._stopped.clear()
+        for worker in self._workers:
+            worker.start()
         with selectors.DefaultSelector() as selector:
             self.socket.setblocking(False)
             selector.register(self.socket, selectors.EVENT_READ)
@@ -71,7 +76,8 @@ class BoundedHTTPServer(HTTPServer):
     def shutdown(self) -> None:
         self._stop.set()
         self._stopped.wait(timeout=5)
-        self._pool.shutdown(wait=False, cancel_futures=True)
+        for _ in self._workers:
+            self._queue.put(None)
 
     def _accept(self, selector: selectors.BaseSelector) -> None:
         for _ in range(self.request_queue_size):  # the whole backlog, not one connection per wake-up
@@ -105,7 +111,11 @@ class BoundedHTTPServer(HTTPServer):
         connection.setblocking(True)
         with self._lock:
             self._active[connection] = time.monotonic()
-        self._pool.submit(self._serve, connection)
+        self._queue.put(connection)
+
+    def _work(self) -> None:
+        while (connection := self._queue.get()) is not None:
+            self._serve(connection)
 
     def _serve(self, connection: socket.socket) -> None:
         try:
