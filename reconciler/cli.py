@@ -407,10 +407,11 @@ def _add_controller_commands(commands: argparse._SubParsersAction[_Parser]) -> N
                      help="where the git mirror and checkouts live (default $TMPDIR/reconciler)")
     run.add_argument("--max-backoff", type=duration, default=300.0,
                      help="longest wait before retrying a failed cluster (default 5m)")
-    run.add_argument("--leader-elect", action="store_true", help="run several replicas; only the Lease holder writes")
-    run.add_argument("--lease-namespace", default="reconciler-system", help="namespace of the Lease")
-    run.add_argument("--lease-cluster", help="cluster of the Lease: a cluster of the repository or in-cluster "
-                     "(default: --cluster, else in-cluster inside a pod, else the first cluster by name)")
+    run.add_argument("--leader-elect", action="store_true",
+                     help="run several replicas; on each cluster only the holder of that cluster's Lease writes")
+    run.add_argument("--lease-namespace", default="reconciler-system", help="namespace of the Leases")
+    run.add_argument("--lease-cluster", help="ignored, kept for old command lines: each cluster's Lease now lives on "
+                     "that cluster")
     run.add_argument("--lease-name", help="name of the Lease (default reconciler, or reconciler-CLUSTER)")
     run.add_argument("--lease-duration", type=duration, default=15.0, help="lease duration (default 15s)")
     run.add_argument("--git-token-file", type=Path, help="file holding an https token (or $RECONCILER_GIT_TOKEN)")

@@ -8,8 +8,9 @@ is retried alone with exponential backoff, and the others are not re-applied. Ea
 cluster every resync period, which undoes drift (a no-op converge sends no writes).
 
 Stopping (SIGTERM, SIGINT) lets every worker finish the object it is writing, then exits with status 0: the
-converge's progress callback raises :class:`Stopped` after each write once a stop is requested. The same check
-makes a replica that lost its lease stop writing.
+converge's progress callback raises :class:`Stopped` after each write once a stop is requested. With
+``--leader-elect`` each worker holds its cluster's Lease on that cluster (:mod:`reconciler.leases`), and its
+client's write guard refuses every write unless that Lease is held with margin (:mod:`reconciler.kube.fence`).
 """
 
 from __future__ import annotations
@@ -38,15 +39,16 @@ from reconciler.kube import events as kube_events
 from reconciler.kube.client import ClusterClient
 from reconciler.kube.connect import connect, verify_worker
 from reconciler.kube.errors import KubeError
-from reconciler.leader import LeaderElector
+from reconciler.kube.fence import Fenced
+from reconciler.leases import ClusterLease, LeaseSettings
 from reconciler.server import Server, Status, SyncOutcome, TargetStatus
 from reconciler.source import GitError, Mirror, Remote, remove_tree
 from reconciler.startguardrails import StartGuardrails
 
 log = logging.getLogger("reconciler.controller")
 
-IN_CLUSTER = "in-cluster"
 FIRST_BACKOFF = 1.0
+MIN_CHECK_GAP = 0.5  # webhook calls are coalesced: one check in flight, and at most two checks a second
 _DURATION = re.compile(r"^(?:(?P<h>\d+(?:\.\d+)?)h)?(?:(?P<m>\d+(?:\.\d+)?)m(?!s))?(?:(?P<s>\d+(?:\.\d+)?)s)?"
                        r"(?:(?P<ms>\d+)ms)?$")
 
@@ -88,7 +90,7 @@ class Settings:
     workdir: Path = field(default_factory=lambda: Path(os.environ.get("TMPDIR", "/tmp")) / "reconciler")
     leader_elect: bool = False
     lease_namespace: str = "reconciler-system"
-    lease_cluster: str | None = None
+    lease_cluster: str | None = None  # accepted and ignored: each cluster's Lease lives on that cluster
     lease_name: str | None = None
     lease_duration: float = 15.0
     identity: str = field(default_factory=lambda: f"{socket.gethostname()}_{uuid.uuid4().hex[:8]}")
@@ -127,12 +129,12 @@ def outcome_of(result: ClusterResult, revision: str, duration: float, drift: boo
     now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     for plan in result.targets:
         errors = events.errors_of(result, plan.namespace) + cluster_wide
-        if plan.removed:
-            state = "removed"
-        elif errors:
+        if errors:
             state = "failed"
         elif plan.refusals:
-            state = "refused"
+            state = "refused"  # a protected environment's removal too: nothing of it was changed
+        elif plan.removed:
+            state = "removed"
         elif plan.by_action("conflict"):
             state = "conflict"
         elif plan.held:
@@ -176,6 +178,7 @@ class ClusterWorker:
         self.force = False
         self.retired = False  # the cluster left the repository
         self.client: ClusterClient | None = None
+        self.lease: ClusterLease | None = None
         self._connection: tuple[str, ClusterConnection] | None = None
         self.thread = threading.Thread(target=self._loop, name=f"cluster-{name}", daemon=True)
 
@@ -185,7 +188,7 @@ class ClusterWorker:
 
     def _due(self, now: float) -> bool:
         desired = self.desired
-        if desired is None or not self.controller.may_write():
+        if desired is None or not self.may_write():
             return False
         if self.force or desired.revision != self.attempted:
             return True
@@ -194,15 +197,30 @@ class ClusterWorker:
         return now >= self.resync_at
 
     def _next_wake(self, now: float) -> float:
-        if not self.controller.may_write():
+        if not self.may_write():
             return self.controller.settings.resync  # woken when this replica becomes the leader
         if self.retry_at is not None:
             return max(0.05, self.retry_at - now)
         return max(0.05, min(self.resync_at - now, self.controller.settings.resync))
 
+    def may_write(self) -> bool:
+        if not self.controller.settings.leader_elect:
+            return True
+        return self.lease is not None and self.lease.may_write()
+
+    def _guard(self, subject: str) -> None:
+        """Every write of this cluster's client passes here first (see reconciler.kube.fence)."""
+        if self.controller.stop.is_set() or self.retired:
+            raise Fenced(self.name, subject, "the reconciler is stopping")
+        if self.controller.settings.leader_elect:
+            if self.lease is None:
+                raise Fenced(self.name, subject, "leader election has not started for this cluster")
+            self.lease.fence(subject)
+
     def _loop(self) -> None:
         stop = self.controller.stop
         while not stop.is_set() and not self.retired:
+            self._ensure_lease()
             self.wake.wait(self._next_wake(time.monotonic()))
             self.wake.clear()
             if stop.is_set() or self.retired:
@@ -210,13 +228,33 @@ class ClusterWorker:
             if self._due(time.monotonic()):
                 try:
                     self.sync()
-                except Stopped as reason:
+                except (Stopped, Fenced) as reason:
                     log.info("stopped writing", extra={"cluster": self.name, "reason": str(reason)})
+                    if isinstance(reason, Fenced) and self.lease is not None:
+                        self.controller.status.set_leader(False, self.lease.elector.holder, cluster=self.name)
                 except Exception:
                     log.exception("unexpected error while converging", extra={"cluster": self.name})
                     self._failed("unexpected error; see the reconciler's log")
+        if self.lease is not None:
+            self.lease.close()  # after the last write: releases the Lease for a standby
         if self.client is not None:
             self.client.close()
+
+    def _ensure_lease(self) -> None:
+        """With --leader-elect: start competing for this cluster's Lease (once; retried while it cannot)."""
+        desired = self.desired
+        if not self.controller.settings.leader_elect or self.lease is not None or desired is None:
+            return
+        try:
+            self.lease = ClusterLease(desired.landscape.clusters[self.name], self.controller.lease_settings,
+                                      self.controller.settings.kubeconfig, self.controller.on_leadership)
+        except ReconcilerError as error:
+            self._failed(f"cannot start leader election on this cluster: {error}")
+            return
+        self.controller.status.set_leader(False, None, cluster=self.name)
+        self.lease.start()
+        log.info("leader election started", extra={"lease": self.lease.elector.where,
+                                                   "identity": self.controller.settings.identity})
 
     def _connect(self, landscape: Landscape) -> ClusterClient:
         cluster = landscape.clusters[self.name]
@@ -231,16 +269,19 @@ class ClusterWorker:
             except ReconcilerError:
                 client.close()
                 raise
+            client.guard = self._guard
+            client.on_write = self._count_write
             self.client, self._connection = client, key
         return self.client
+
+    def _count_write(self, resource: str) -> None:
+        self.controller.status.count("reconciler_write_requests_total", cluster=self.name, resource=resource)
 
     def _progress(self, message: str) -> None:
         self.controller.status.progress(self.name)
         log.info(message, extra={"cluster": self.name})
         if self.controller.stop.is_set():
             raise Stopped("shutting down after the object just written")
-        if not self.controller.may_write():
-            raise Stopped("this replica is no longer the leader")
 
     def sync(self) -> None:
         desired = self.desired
@@ -280,6 +321,7 @@ class ClusterWorker:
                         "seconds": round(outcome.duration, 2),
                         "refusals": [r for t in result.targets for r in t.refusals] or None})
         status.synced(self.name, outcome, self.failures, retry_in)
+        status.authentication(self.name, client.unauthorized_since)
         self._record_events(client, result, desired.revision, drift)
 
     def _failed(self, error: str) -> None:
@@ -311,13 +353,15 @@ class Controller:
                             remote.known_hosts)
         self.remote = remote
         self.status = Status(remote.shown, settings.branch, settings.path, settings.identity, settings.leader_elect)
+        self.status.auth_grace = max(10.0, 2 * settings.max_backoff)
         self.stop = threading.Event()
         self.trigger = threading.Event()
         self.workers: dict[str, ClusterWorker] = {}
         self.desired: Desired | None = None
         self.seen: str | None = None  # the last commit validated, good or bad
-        self.elector: LeaderElector | None = None
-        self._elector_thread: threading.Thread | None = None
+        lease_name = settings.lease_name or ("reconciler" + (f"-{settings.cluster}" if settings.cluster else ""))
+        self.lease_settings = LeaseSettings(settings.lease_namespace, lease_name, settings.identity,
+                                            settings.lease_duration)
         self._lock_file: IO[str] | None = None
         self.mirror = Mirror(remote, settings.workdir / "mirror.git")
         self.trees = settings.workdir / "trees"
@@ -326,44 +370,28 @@ class Controller:
 
     # -- leadership --------------------------------------------------------------------------------------------------
 
+    def on_leadership(self, cluster: str, leading: bool, holder: str | None, error: str | None) -> None:
+        self.status.set_leader(leading, holder, cluster=cluster, error=error)
+        worker = self.workers.get(cluster)
+        if leading and worker is not None:
+            worker.force = True  # another replica may have applied something else meanwhile
+            worker.wake.set()
+
     def may_write(self) -> bool:
+        """Whether this replica writes anywhere: without leader election always, else while it leads a cluster."""
         if not self.settings.leader_elect:
             return True
-        return self.elector is not None and self.elector.is_leader()
+        return any(worker.may_write() for worker in list(self.workers.values()))
 
-    def _on_leadership(self, leading: bool, holder: str | None) -> None:
-        self.status.set_leader(leading, holder)
-        if leading:
-            for worker in list(self.workers.values()):
-                worker.force = True  # another replica may have applied something else meanwhile
-                worker.wake.set()
-
-    def _lease_cluster(self, landscape: Landscape | None) -> Cluster:
-        name = self.settings.lease_cluster or self.settings.cluster
-        if name is None and os.environ.get("KUBERNETES_SERVICE_HOST"):
-            name = IN_CLUSTER
-        if name == IN_CLUSTER:
-            return Cluster(IN_CLUSTER, ClusterConnection(in_cluster=True), {}, Location("--lease-cluster", 0))
-        if landscape is None:
-            raise ReconcilerError("no valid revision yet names the clusters: pass --lease-cluster")
-        name = name or sorted(landscape.clusters)[0]
-        if name not in landscape.clusters:
-            raise ReconcilerError(f"--lease-cluster {name}: no such cluster in the repository; known: "
-                                  f"{', '.join(sorted(landscape.clusters))}, or {IN_CLUSTER}")
+    def _home_cluster(self, landscape: Landscape | None) -> Cluster:
+        """The cluster the controller itself runs on, for what belongs to no target (an invalid revision's Event):
+        its own cluster when in-cluster, else the one it is confined to, else the first of the repository."""
+        if os.environ.get("KUBERNETES_SERVICE_HOST"):
+            return Cluster("in-cluster", ClusterConnection(in_cluster=True), {}, Location("in-cluster", 0))
+        if landscape is None or not landscape.clusters:
+            raise ReconcilerError("no valid revision yet names the clusters")
+        name = self.settings.cluster if self.settings.cluster in landscape.clusters else sorted(landscape.clusters)[0]
         return landscape.clusters[name]
-
-    def _start_election(self, landscape: Landscape) -> None:
-        cluster = self._lease_cluster(landscape)
-        client = connect(cluster, self.settings.kubeconfig)
-        name = self.settings.lease_name or ("reconciler" + (f"-{self.settings.cluster}" if self.settings.cluster
-                                                           else ""))
-        self.elector = LeaderElector(client, self.settings.lease_namespace, name, self.settings.identity,
-                                     duration=self.settings.lease_duration)
-        self.status.set_leader(False, None)
-        self._elector_thread = threading.Thread(target=self.elector.run, args=(self.stop, self._on_leadership),
-                                                name="leader-election", daemon=True)
-        self._elector_thread.start()
-        log.info("leader election started", extra={"lease": self.elector.where, "identity": self.settings.identity})
 
     # -- the source loop ---------------------------------------------------------------------------------------------
 
@@ -412,12 +440,6 @@ class Controller:
         self.status.revision_valid(commit)
         self.desired = Desired(commit, landscape)
         self._clean_trees(keep=commit)
-        if self.settings.leader_elect and self.elector is None:
-            try:
-                self._start_election(landscape)
-            except ReconcilerError as error:
-                log.error("cannot start leader election; nothing is written until it starts",
-                          extra={"error": str(error)})
         self._dispatch(self.desired)
 
     def _held_unsigned(self, commit: str) -> bool:
@@ -493,9 +515,9 @@ class Controller:
         remove_tree(self.trees / commit)
 
     def _announce_bad_revision(self, commit: str, applied: str | None, errors: list[str]) -> None:
-        """A Warning Event in the controller's namespace, on the cluster of its Lease."""
+        """A Warning Event in the controller's namespace, on the cluster it runs on."""
         try:
-            home = self._lease_cluster(self.desired.landscape if self.desired else None)
+            home = self._home_cluster(self.desired.landscape if self.desired else None)
         except ReconcilerError as error:
             log.info("no Event for the invalid revision", extra={"revision": commit, "reason": str(error)})
             return
@@ -560,6 +582,9 @@ class Controller:
         server.start()
         previous = {sig: signal.signal(sig, self.request_stop) for sig in (signal.SIGTERM, signal.SIGINT)}
         self.status.set_state("running")
+        if settings.leader_elect and settings.lease_cluster:
+            log.warning("--lease-cluster is ignored: each cluster's Lease lives on that cluster",
+                        extra={"leaseCluster": settings.lease_cluster})
         log.info("following the branch", extra={"repository": self.remote.shown, "branch": settings.branch,
                                                  "path": settings.path or ".", "cluster": settings.cluster,
                                                  "intervalSeconds": settings.interval,
@@ -567,15 +592,15 @@ class Controller:
         try:
             while not self.stop.is_set():
                 self.status.heartbeat()
+                checked = time.monotonic()
                 self.check_source()
                 self.trigger.wait(settings.interval * random.uniform(0.9, 1.1))
+                self.stop.wait(max(0.0, checked + MIN_CHECK_GAP - time.monotonic()))
                 self.trigger.clear()
         finally:
             self.request_stop()
             for worker in self.workers.values():
                 worker.thread.join(timeout=120)
-            if self._elector_thread is not None:
-                self._elector_thread.join(timeout=30)
             server.stop()
             for sig, handler in previous.items():
                 signal.signal(sig, handler)

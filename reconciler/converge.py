@@ -17,7 +17,7 @@ from reconciler import inventory as inv
 from reconciler import plan as planning
 from reconciler import preflight, prerequisites, rolecheck, windows
 from reconciler import quota as quota_usage
-from reconciler.config.model import MANAGED_BY_LABEL, MANAGED_BY_VALUE, Landscape, Target
+from reconciler.config.model import MANAGED_BY_LABEL, MANAGED_BY_VALUE, ORPHANED_ANNOTATION, Landscape, Target
 from reconciler.inventory import Inventory, ObjectRef
 from reconciler.kube import crds as kube_crds
 from reconciler.kube.client import ClusterClient, Object
@@ -27,7 +27,6 @@ from reconciler.plan import PlanOptions, TargetPlan
 from reconciler.render import render_target
 from reconciler.render.objects import APPLY_ORDER
 
-ORPHANED_ANNOTATION = "reconciler/orphaned"
 MANAGED_SELECTOR = f"{MANAGED_BY_LABEL}={MANAGED_BY_VALUE}"
 Progress = Callable[[str], None]
 
@@ -191,6 +190,7 @@ class _Executor:
                         if change.replace:  # a field that cannot change (the agent's selector): delete, create
                             self.client.delete(change.ref.kind, change.ref.namespace or None, change.ref.name)
                         self.client.apply(change.desired)
+                        self._drop_orphan_note(change)
                     except KubeError as error:
                         self.stopped(target, owned | done, change.ref, error)
                         return
@@ -223,6 +223,13 @@ class _Executor:
         left = [str(ref) for ref in wanted if ref not in applied or ref == failed]
         self.result.errors.append(f"{error}; converge of {target.key} stopped at {failed}: not applied: "
                                   f"{', '.join(left)}; nothing was pruned. The next run retries")
+
+    def _drop_orphan_note(self, change: planning.Change) -> None:
+        # The annotation was set by a merge patch, not by our apply, so the apply cannot remove it.
+        annotations = (change.live or {}).get("metadata", {}).get("annotations") or {}
+        if ORPHANED_ANNOTATION in annotations and not self.options.dry_run:
+            self.client.merge_patch(change.ref.kind, change.ref.namespace or None, change.ref.name,
+                                    {"metadata": {"annotations": {ORPHANED_ANNOTATION: None}}})
 
     def remove_target(self, target: TargetPlan) -> None:
         if target.refusals:

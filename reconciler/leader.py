@@ -7,6 +7,12 @@ A leader that could not renew within the renew deadline (two thirds of the lease
 leader *before* the lease can expire, so two replicas never both believe they lead. On a clean stop the lease is
 released, and a standby takes over at its next attempt instead of waiting for the lease to expire.
 
+Fencing: :meth:`LeaderElector.fence` is the write guard of the leader's clients. It lets a write through only while
+the last successful renewal, measured on this process's monotonic clock, is younger than the renew deadline minus
+one retry period, and no renewal has failed since. A leader paused (SIGSTOP, a long GC, a frozen VM) past its
+deadline therefore refuses its next write when it resumes, before it learns that someone else took over; and a
+failed renewal stops the queued writes at once rather than at the deadline.
+
 Written over raw requests (``ClusterClient.request``) rather than with ``kubernetes.leaderelection`` (37.x), which
 was read first: its LeaseLock calls ``CoordinationV1Api()`` on the client's global default configuration, so it
 cannot use the credentials of one kubeconfig context or kubeconfig Secret; its ``run()`` blocks until leadership is
@@ -26,6 +32,7 @@ from typing import Any
 
 from reconciler.kube.client import ClusterClient, Object
 from reconciler.kube.errors import Conflict, KubeError, NotFound
+from reconciler.kube.fence import Fenced
 
 log = logging.getLogger("reconciler.leader")
 
@@ -46,6 +53,9 @@ class LeaderElector:
         self.duration = duration
         self.renew_deadline = duration * 2 / 3
         self.retry_period = max(0.2, duration / 7.5)
+        self.timeout = max(1.0, self.renew_deadline / 2)  # one attempt never outlives the renew deadline
+        self._renewal_failed = False
+        self.last_error: str | None = None  # why the last attempt could not reach the Lease, shown on /status
         self.clock = clock
         self.holder: str | None = None
         self._renewed_at: float | None = None
@@ -66,6 +76,26 @@ class LeaderElector:
         with self._lock:
             return self._renewed_at is not None and self.clock() - self._renewed_at < self.renew_deadline
 
+    def may_write(self) -> bool:
+        """Leader with margin: renewed within the renew deadline minus one retry period, and no failure since."""
+        with self._lock:
+            if self._renewed_at is None or self._renewal_failed:
+                return False
+            return self.clock() - self._renewed_at < self.renew_deadline - self.retry_period
+
+    def fence(self, subject: str) -> None:
+        """The write guard: raise :class:`Fenced` unless this replica may write now."""
+        if not self.may_write():
+            raise Fenced(self.client.name, subject, f"this replica does not hold the {self.where} with margin "
+                         f"(lost, not yet acquired, or not renewed within {self.renew_deadline:.1f}s)")
+
+    def _attempted(self, held: bool) -> bool:
+        with self._lock:
+            self._renewal_failed = not held
+        if held:
+            self.last_error = None
+        return held
+
     def _spec(self, previous: dict[str, Any], now: str) -> dict[str, Any]:
         transitions = int(previous.get("leaseTransitions") or 0)
         acquired = previous.get("acquireTime") or now
@@ -78,13 +108,16 @@ class LeaderElector:
 
     def try_acquire_or_renew(self) -> bool:
         """One attempt; True when this replica holds the lease afterwards."""
-        started = self.clock()
+        return self._attempted(self._try(self.clock()))
+
+    def _try(self, started: float) -> bool:
         try:
-            lease = self.client.request("GET", self.path, f"get {self.where}")
+            lease = self.client.request("GET", self.path, f"get {self.where}", timeout=self.timeout)
         except NotFound:
             return self._create(started)
         except KubeError as error:
             log.warning("cannot read the lease", extra={"lease": self.where, "error": str(error)})
+            self.last_error = str(error)
             return False
         spec = lease.get("spec") or {}
         holder = spec.get("holderIdentity") or ""
@@ -97,11 +130,13 @@ class LeaderElector:
             return False
         lease["spec"] = self._spec(spec, _micro_time())
         try:
-            self.client.request("PUT", self.path, f"update {self.where}", body=lease)
+            self.client.request("PUT", self.path, f"update {self.where}", body=lease, timeout=self.timeout,
+                                fenced=False)
         except Conflict:
             return False  # another replica wrote it first
         except KubeError as error:
             log.warning("cannot renew the lease", extra={"lease": self.where, "error": str(error)})
+            self.last_error = str(error)
             return False
         self._took(started, taken_over=holder != self.identity, previous=holder)
         return True
@@ -112,14 +147,19 @@ class LeaderElector:
                          "spec": self._spec({}, _micro_time())}
         collection = self.path.rsplit("/", 1)[0]
         try:
-            self.client.request("POST", collection, f"create {self.where}", body=lease)
+            self.client.request("POST", collection, f"create {self.where}", body=lease, timeout=self.timeout,
+                                fenced=False)
         except NotFound:
-            self.client.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": self.namespace}})
+            namespace = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": self.namespace}}
+            self.client.request("PATCH", f"/api/v1/namespaces/{self.namespace}", f"create namespace {self.namespace}",
+                                query={"fieldManager": "reconciler-leader", "force": "true"}, body=namespace,
+                                content_type="application/apply-patch+yaml", timeout=self.timeout, fenced=False)
             return False  # the namespace is there now: the next attempt creates the lease
         except Conflict:
             return False
         except KubeError as error:
             log.warning("cannot create the lease", extra={"lease": self.where, "error": str(error)})
+            self.last_error = str(error)
             return False
         self._took(started, taken_over=True, previous="")
         return True
@@ -139,27 +179,29 @@ class LeaderElector:
         with self._lock:
             self._renewed_at = None
         try:
-            lease = self.client.request("GET", self.path, f"get {self.where}")
+            lease = self.client.request("GET", self.path, f"get {self.where}", timeout=self.timeout)
             if (lease.get("spec") or {}).get("holderIdentity") != self.identity:
                 return
             lease["spec"].update(holderIdentity="", leaseDurationSeconds=1, renewTime=_micro_time())
-            self.client.request("PUT", self.path, f"release {self.where}", body=lease)
+            self.client.request("PUT", self.path, f"release {self.where}", body=lease, timeout=self.timeout,
+                                fenced=False)
             log.info("released the lease", extra={"lease": self.where})
         except KubeError as error:
             log.warning("could not release the lease; a standby takes over when it expires",
                         extra={"lease": self.where, "error": str(error)})
 
     def run(self, stop: threading.Event, on_change: Callable[[bool, str | None], None]) -> None:
-        """Try to acquire, then keep renewing, every retry period until ``stop`` is set; report every change."""
-        leading = False
+        """Try to acquire, then keep renewing, every retry period until ``stop`` is set; report every change (of
+        leadership, or of the error that keeps the Lease out of reach)."""
+        leading, error = False, None
         while not stop.is_set():
             self.try_acquire_or_renew()
             now_leading = self.is_leader()
-            if now_leading != leading:
-                leading = now_leading
-                if not leading:
+            if now_leading != leading or self.last_error != error:  # an unreachable Lease is shown, not hidden
+                if leading and not now_leading:
                     log.warning("lost the lease: no more writes until it is acquired again",
                                 extra={"lease": self.where, "holder": self.holder})
+                leading, error = now_leading, self.last_error
                 on_change(leading, self.holder)
             stop.wait(self.retry_period)
         self.release()

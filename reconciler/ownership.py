@@ -11,7 +11,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from reconciler.config.model import ENVIRONMENT_LABEL, MANAGED_BY_LABEL, MANAGED_BY_VALUE, PLATFORM_LABEL, Owner, Target
+from reconciler.config.model import (
+    ENVIRONMENT_LABEL,
+    MANAGED_BY_LABEL,
+    MANAGED_BY_VALUE,
+    ORPHANED_ANNOTATION,
+    PLATFORM_LABEL,
+    Owner,
+    Target,
+)
 from reconciler.inventory import Inventory, ObjectRef
 
 Claim = Literal["ours", "adopt", "take-over", "conflict"]
@@ -63,6 +71,10 @@ def judge(target: Target, ref: ObjectRef, obj: dict[str, Any], inventory: Invent
             ref in inventory.objects)
         if listed or adopt:
             return Verdict("ours", owner=owner)
+        if ORPHANED_ANNOTATION in (obj.get("metadata", {}).get("annotations") or {}):
+            # Left behind when this same environment was removed (its inventory went with it): it comes back.
+            return Verdict("ours", "reclaimed: this environment left it when it was removed (reconciler/orphaned)",
+                           owner)
         return Verdict("conflict", f"carries the labels of {owner} but is in no inventory of {target.key} (another "
                        "installation, or a copy of the labels, made it); it is left alone. Delete it, or set "
                        "`adopt: true` on the environment to take it over", owner)

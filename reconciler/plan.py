@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from reconciler import ownership
-from reconciler.config.model import ENVIRONMENT_LABEL, FIELD_MANAGER, Target
+from reconciler.config.model import ENVIRONMENT_LABEL, FIELD_MANAGER, ORPHANED_ANNOTATION, Target
 from reconciler.inventory import Inventory, ObjectRef
 from reconciler.quantity import parse_quantity, quantities_equal
 from reconciler.render.objects import APPLY_ORDER
@@ -205,7 +205,7 @@ def plan_target(target: Target, desired: list[Object], live: dict[ObjectRef, Obj
         if verdict.claim == "conflict":
             result.changes.append(Change("conflict", ref, desired=obj, live=current, reason=verdict.reason))
             continue
-        diffs = object_diffs(obj, current)
+        diffs = object_diffs(obj, current) + _orphan_note(current)
         change = Change("update" if diffs else "unchanged", ref, desired=obj, live=current, diffs=diffs,
                         reason=verdict.reason)
         result.changes.append(_replace_if_immutable(change))
@@ -279,8 +279,8 @@ def plan_removed(inventory: Inventory, cluster: str, live: dict[ObjectRef, Objec
               else "environment removed: left in place (onRemove: orphan) and no longer managed")
     for ref in sorted(present, key=_order, reverse=True):
         result.changes.append(Change(action, ref, live=live[ref], reason=reason))
-    if action == "delete":
-        _guard_mass_delete(result, len(inventory.objects), options)
+    # No mass-deletion guard here: `onRemove: delete`, stored with the environment before it was removed, is the
+    # explicit allowance for deleting all of it (the guard still covers every environment that stays).
     return result
 
 
@@ -294,6 +294,12 @@ def _guard_mass_delete(result: TargetPlan, managed: int, options: PlanOptions) -
             f"would delete {deletions} of {managed} managed objects ({share:.0f}%, over the "
             f"{options.mass_delete_percent}% limit); nothing in this target is deleted. If this is intended, "
             "re-run with --allow-mass-delete")
+
+
+def _orphan_note(live: Object) -> list[FieldDiff]:
+    """An environment that came back takes its objects back: the orphan annotation goes."""
+    note = (live.get("metadata", {}).get("annotations") or {}).get(ORPHANED_ANNOTATION)
+    return [] if note is None else [FieldDiff(f"metadata.annotations.{ORPHANED_ANNOTATION}", note, _MISSING)]
 
 
 def _quota_below_usage(target: Target, desired: Object, live: Object) -> list[str]:

@@ -1,13 +1,12 @@
 """What the running controller shows: /healthz, /readyz, /metrics (Prometheus text), /status (JSON) and the git
-webhook (POST /hooks/git, GitHub-style HMAC signature).
+webhook (POST /hooks/git, handled by :mod:`reconciler.webhook`), served within the limits of
+:mod:`reconciler.http_limits`.
 
 :class:`Status` is the one place the controller's threads record what happened; the HTTP handlers only read it.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import logging
 import threading
@@ -15,15 +14,17 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
-from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from reconciler import statuspage, target_metrics
 from reconciler.errors import ReconcilerError
+from reconciler.http_limits import BoundedHTTPServer, Limits
+from reconciler.kube.resources import RESOURCES
 from reconciler.prometheus_text import labels as _labels
 from reconciler.prometheus_text import number as _number
+from reconciler.webhook import Webhook
 
 if TYPE_CHECKING:
     from reconciler.signatures import Verdict
@@ -31,16 +32,15 @@ if TYPE_CHECKING:
 log = logging.getLogger("reconciler.server")
 
 DURATION_BUCKETS = (0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0)
-MAX_WEBHOOK_BYTES = 10 * 1024 * 1024
-SIGNATURE_HEADER = "X-Hub-Signature-256"
 MAX_CHANGES = 20  # per target, in /status and on the status page
 # Every counter is exported from the start, at 0, so rate() and increase() see its first event.
 SOURCE_COUNTERS = ("reconciler_git_checks_total", "reconciler_git_fetches_total", "reconciler_git_force_pushes_total",
                    "reconciler_git_fetch_errors_total", "reconciler_invalid_revisions_total")
-WEBHOOK_RESULTS = ("accepted", "bad-signature", "disabled")
+WEBHOOK_RESULTS = ("accepted", "bad-signature", "busy", "disabled")
 CLUSTER_COUNTERS = ("reconciler_objects_applied_total", "reconciler_objects_pruned_total",
-                    "reconciler_objects_orphaned_total", "reconciler_drift_corrected_total", "reconciler_errors_total",
-                    "reconciler_write_requests_total")
+                    "reconciler_objects_orphaned_total", "reconciler_drift_corrected_total", "reconciler_errors_total")
+# Writes are counted per cluster and resource (plural) as they are sent: one series per kind the reconciler writes.
+WRITTEN_RESOURCES = tuple(sorted(resource.plural for resource in RESOURCES.values()))
 RECONCILE_RESULTS = ("success", "failure", "refused", "held")
 # The page has no script and loads nothing: a value that escaped its escaping still could not run or call out.
 PAGE_HEADERS = {"Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; img-src data:",
@@ -135,6 +135,9 @@ class Status:
         for result in WEBHOOK_RESULTS:
             self._counters[("reconciler_webhook_requests_total", (("result", result),))] = 0.0
 
+        self._unauthorized: dict[str, float | None] = {}
+        self.auth_grace = 600.0  # seconds of 401s from every cluster before /readyz fails
+
     def _known_cluster(self, name: str) -> ClusterStatus:
         """The cluster's status, with its counters and histogram at 0 the first time it is seen. Holds the lock."""
         if name not in self._durations:
@@ -143,6 +146,9 @@ class Status:
                 self._counters.setdefault((counter, (("cluster", name),)), 0.0)
             for result in RECONCILE_RESULTS:
                 self._counters.setdefault(("reconciler_reconciles_total", (("cluster", name), ("result", result))), 0.0)
+            for resource in WRITTEN_RESOURCES:
+                self._counters.setdefault(
+                    ("reconciler_write_requests_total", (("cluster", name), ("resource", resource))), 0.0)
         return self.clusters.setdefault(name, ClusterStatus())
 
     # -- written by the controller ---------------------------------------------------------------------------------
@@ -219,12 +225,32 @@ class Status:
             self.bad_revision = {"revision": revision, "errors": errors, "seenAt": now_text()}
         self.count("reconciler_invalid_revisions_total")
 
-    def set_leader(self, is_leader: bool, holder: str | None) -> None:
+    def set_leader(self, is_leader: bool, holder: str | None, cluster: str | None = None,
+                   error: str | None = None) -> None:
+        """Leadership of one cluster (its Lease), or of every cluster when ``cluster`` is None; ``error`` says why
+        the Lease cannot be reached."""
         with self._lock:
-            self.leader.update(isLeader=is_leader, holder=holder)
-            if not is_leader:
-                for cluster in self.clusters.values():
-                    cluster.state = "standby"
+            leases = self.leader.setdefault("clusters", {})
+            for name in [cluster] if cluster else list(leases):
+                leases[name] = {"isLeader": is_leader, "holder": holder, "error": error}
+                if not is_leader:
+                    state = self.clusters.setdefault(name, ClusterStatus())
+                    state.state = "standby"
+                    state.last_error = error or state.last_error
+            holders = {lease["holder"] for lease in leases.values()}
+            self.leader.update(isLeader=any(lease["isLeader"] for lease in leases.values()),
+                               holder=holders.pop() if len(holders) == 1 else None)
+
+    def authentication(self, cluster: str, unauthorized_since: float | None) -> None:
+        """Since when the cluster has refused the credentials (HTTP 401) without a break; None when it accepts them."""
+        with self._lock:
+            self._unauthorized[cluster] = unauthorized_since
+
+    def _credentials_refused(self) -> bool:
+        """Every cluster has refused the credentials for longer than ``auth_grace``: a restart may be the cure."""
+        now = time.monotonic()
+        since = [self._unauthorized.get(name) for name in self.clusters]
+        return bool(since) and all(s is not None and now - s > self.auth_grace for s in since)
 
     def cluster(self, name: str) -> ClusterStatus:
         with self._lock:
@@ -272,8 +298,7 @@ class Status:
                                ("reconciler_objects_pruned_total", outcome.pruned),
                                ("reconciler_objects_orphaned_total", outcome.orphaned),
                                ("reconciler_drift_corrected_total", outcome.drift),
-                               ("reconciler_errors_total", len(outcome.errors)),
-                               ("reconciler_write_requests_total", outcome.writes)):
+                               ("reconciler_errors_total", len(outcome.errors))):
             self.count(metric, amount, cluster=name)
 
     # -- read by the server ----------------------------------------------------------------------------------------
@@ -285,7 +310,16 @@ class Status:
     @property
     def ready(self) -> bool:
         with self._lock:
+            if self._credentials_refused():
+                return False
             return self._synced_once or (self.leader["enabled"] and not self.leader["isLeader"])
+
+    def not_ready_reason(self) -> str:
+        with self._lock:
+            if self._credentials_refused():
+                return (f"every cluster has refused the reconciler's credentials (HTTP 401) for over "
+                        f"{self.auth_grace:.0f}s; check the kubeconfig, its token files or kubeconfig Secrets\n")
+        return "no successful sync yet\n"
 
     def snapshot(self) -> dict[str, Any]:
         with self._lock:
@@ -295,7 +329,8 @@ class Status:
                 "revision": self.revision,
                 "lastBadRevision": self.bad_revision,
                 "heldRevision": self.held_revision,
-                "leader": dict(self.leader),
+                "leader": {**self.leader, "clusters": {k: dict(v) for k, v in self.leader["clusters"].items()}}
+                if "clusters" in self.leader else dict(self.leader),
                 "ready": self._synced_once or (self.leader["enabled"] and not self.leader["isLeader"]),
                 "clusters": {name: _camel(asdict(cluster)) for name, cluster in sorted(self.clusters.items())},
             }
@@ -363,12 +398,6 @@ def _camel_key(key: str) -> str:
     return head + "".join(part.title() for part in rest)
 
 
-def signature_valid(secret: str, body: bytes, header: str | None) -> bool:
-    """GitHub's X-Hub-Signature-256: ``sha256=`` and the hex HMAC-SHA256 of the body, compared in constant time."""
-    if not header or not header.startswith("sha256="):
-        return False
-    expected = "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-    return hmac.compare_digest(expected.encode(), header.strip().encode())
 
 
 class Server:
@@ -382,10 +411,10 @@ class Server:
         self.webhook_secret = webhook_secret
         self.stale_after = stale_after
         try:
-            self.httpd = ThreadingHTTPServer((host or "0.0.0.0", int(port)), self._handler())
+            self.httpd = BoundedHTTPServer((host or "0.0.0.0", int(port)), self._handler(), Limits())
         except (OSError, ValueError) as exc:
             raise ReconcilerError(f"cannot listen on {address!r} (--listen): {exc}") from exc
-        self.httpd.daemon_threads = True
+        self.webhook = Webhook(status, webhook_secret, trigger, self.httpd.limits)
         self.thread = threading.Thread(target=self.httpd.serve_forever, name="http", daemon=True)
 
     @property
@@ -428,7 +457,7 @@ class Server:
                     self._send(200 if alive else 500, "ok\n" if alive else "the source loop is stuck\n")
                 elif path == "/readyz":
                     ready = server.status.ready
-                    self._send(200 if ready else 503, "ready\n" if ready else "no successful sync yet\n")
+                    self._send(200 if ready else 503, "ready\n" if ready else server.status.not_ready_reason())
                 elif path == "/metrics":
                     self._send(200, server.status.metrics(), "text/plain; version=0.0.4; charset=utf-8")
                 elif path == "/status":
@@ -443,24 +472,7 @@ class Server:
                 if self.path.split("?", 1)[0] != "/hooks/git":
                     self._send(404, "not found: the webhook is POST /hooks/git\n")
                     return
-                length = int(self.headers.get("Content-Length") or 0)
-                if length > MAX_WEBHOOK_BYTES:
-                    self._send(413, "payload too large\n")
-                    return
-                body = self.rfile.read(length)
-                if server.webhook_secret is None:
-                    server.status.count("reconciler_webhook_requests_total", result="disabled")
-                    self._send(403, "the webhook is disabled: start the reconciler with a webhook secret\n")
-                    return
-                if not signature_valid(server.webhook_secret, body, self.headers.get(SIGNATURE_HEADER)):
-                    server.status.count("reconciler_webhook_requests_total", result="bad-signature")
-                    log.warning("webhook call with a missing or wrong signature refused",
-                                extra={"peer": self.client_address[0]})
-                    self._send(401, f"missing or wrong {SIGNATURE_HEADER}\n")
-                    return
-                server.status.count("reconciler_webhook_requests_total", result="accepted")
-                log.info("webhook: checking the branch now", extra={"event": self.headers.get("X-GitHub-Event")})
-                server.trigger()
-                self._send(int(HTTPStatus.ACCEPTED), "fetch triggered\n")
+                self.close_connection = True  # an unread body must not be taken for the next request
+                self._send(*server.webhook.handle(self.headers, self.rfile, self.client_address[0]))
 
         return Handler

@@ -28,6 +28,8 @@ from reconciler.config.load import MAX_FILE_BYTES, YAML_SUFFIXES, Document, Load
 from reconciler.errors import ConfigError, Location, ReconcilerError
 
 GIT_TIMEOUT_SECONDS = 120
+CHECK_TIMEOUT_SECONDS = 15.0  # ls-remote is one round trip: a remote silent this long is unreachable
+CONNECT_TIMEOUT_SECONDS = 10
 _SYMLINK_MODE = "120000"
 
 
@@ -316,6 +318,7 @@ class Remote:
             ssh += ["-i", str(self.ssh_key), "-o", "IdentitiesOnly=yes"]
         if self.known_hosts:
             ssh += ["-o", f"UserKnownHostsFile={self.known_hosts}"]
+        ssh += ["-o", f"ConnectTimeout={CONNECT_TIMEOUT_SECONDS}"]
         env["GIT_SSH_COMMAND"] = shlex.join(ssh)
         return env
 
@@ -333,11 +336,12 @@ class Mirror:
     """A bare, shallow, single-branch copy of one remote branch, updated with short-lived git processes."""
 
     def __init__(self, remote: Remote, directory: Path, *, depth: int = FETCH_DEPTH,
-                 timeout: float = GIT_TIMEOUT_SECONDS) -> None:
+                 timeout: float = GIT_TIMEOUT_SECONDS, check_timeout: float = CHECK_TIMEOUT_SECONDS) -> None:
         self.remote = remote
         self.directory = directory
         self.depth = depth
         self.timeout = timeout
+        self.check_timeout = check_timeout
         self.head: str | None = None
         self._env = remote.environment()
 
@@ -345,30 +349,33 @@ class Mirror:
     def ref(self) -> str:
         return f"refs/remotes/origin/{self.remote.branch}"
 
-    def _git(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[bytes]:
+    def _git(self, *args: str, check: bool = True, timeout: float | None = None) -> subprocess.CompletedProcess[bytes]:
+        # http: a transfer that stalls below 1 KB/s for 10 s is abandoned instead of hanging to the timeout.
         command = ["git", "-C", str(self.directory), "-c", "gc.autoDetach=false", "-c", "maintenance.autoDetach=false",
-                   *args]
+                   "-c", "http.lowSpeedLimit=1000", "-c", f"http.lowSpeedTime={CONNECT_TIMEOUT_SECONDS}", *args]
+        timeout = timeout or self.timeout
         try:
-            completed = subprocess.run(command, capture_output=True, timeout=self.timeout, env=self._env,
+            completed = subprocess.run(command, capture_output=True, timeout=timeout, env=self._env,
                                        stdin=subprocess.DEVNULL, check=False)
         except FileNotFoundError as exc:
             raise GitError("git is not installed or not on PATH; the reconciler runs git to follow a branch") from exc
         except subprocess.TimeoutExpired as exc:
-            raise GitError(f"git {args[0]} of {self.remote.shown} took over {self.timeout:.0f}s; is the remote "
-                           "reachable?") from exc
+            raise GitError(f"git {args[0]} of {self.remote.shown}: no answer within {timeout:.0f}s; check that the "
+                           "host is reachable from here (DNS, firewall, proxy) and the URL is right") from exc
         if check and completed.returncode != 0:
-            lines = redact(completed.stderr.decode("utf-8", "replace")).strip().splitlines()
+            text = redact(completed.stderr.decode("utf-8", "replace"))
             if self.remote.token:
-                lines = [line.replace(self.remote.token, "***") for line in lines]
-            reason = lines[-1] if lines else f"exit status {completed.returncode}"
-            raise GitError(f"git {args[0]} of {self.remote.shown} (branch {self.remote.branch}) failed: {reason}")
+                text = text.replace(self.remote.token, "***")
+            raise GitError(f"git {args[0]} of {self.remote.shown} (branch {self.remote.branch}) failed: "
+                           f"{git_reason(text, completed.returncode)}")
         return completed
 
     def ls_remote(self) -> str:
         """The commit the branch points to on the remote: one round trip, no objects transferred."""
         self.directory.mkdir(parents=True, exist_ok=True)
         wanted = f"refs/heads/{self.remote.branch}"
-        listing = self._git("ls-remote", "--heads", "--", self.remote.url, wanted).stdout.decode()
+        listing = self._git("ls-remote", "--heads", "--", self.remote.url, wanted,
+                            timeout=self.check_timeout).stdout.decode()
         for line in listing.splitlines():
             commit, _, ref = line.partition("\t")
             if ref == wanted:
@@ -392,6 +399,9 @@ class Mirror:
 
     def checkout(self, commit: str, into: Path) -> Path:
         """Write ``commit``'s files into the new folder ``into`` and make them read-only."""
+        if not self._git("ls-tree", "--name-only", commit).stdout.strip():
+            raise GitError(f"revision {commit[:12]} of {self.remote.shown} has no files (an empty commit tree); "
+                           "push a commit with the environments repository's YAML files")
         into.mkdir(parents=True)
         command = ["git", "-C", str(self.directory), "archive", "--format=tar", commit]
         with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
@@ -409,6 +419,15 @@ class Mirror:
                 raise GitError(f"git archive {commit[:12]} failed: {reason}")
         _make_read_only(into)
         return into
+
+
+def git_reason(stderr: str, status: int) -> str:
+    """What git said, every line joined: the last line alone is often half a sentence ("and the repository
+    exists.")."""
+    lines = [line.strip() for line in stderr.strip().splitlines() if line.strip()]
+    if not lines:
+        return f"exit status {status}"
+    return " ".join(dict.fromkeys(lines))[:500]
 
 
 def _make_read_only(root: Path) -> None:

@@ -17,6 +17,7 @@ ENVIRONMENT_LABEL = "reconciler/environment"
 PLATFORM_LABEL = "reconciler/platform"  # several environments repositories (Platforms) may share a cluster
 POD_SECURITY_LABEL = "pod-security.kubernetes.io/"  # + enforce, warn, audit: the namespace's Pod Security level
 DEFAULT_POD_SECURITY: Literal["baseline"] = "baseline"
+ORPHANED_ANNOTATION = "reconciler/orphaned"  # set on what a removed environment left behind
 FIELD_MANAGER = "reconciler"  # the one server-side apply field manager of every write
 # The agent's own writable folder (its root filesystem is read-only): connections may not be mounted over it
 # (config.semantics checks).

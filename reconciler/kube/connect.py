@@ -1,5 +1,6 @@
 """One client per cluster, from the Cluster's connection: a kubeconfig context, the in-cluster service account,
-or a kubeconfig stored in a Secret (read through the cluster the reconciler itself runs in).
+or a kubeconfig stored in a Secret (read through the cluster the reconciler itself runs in). Each client re-reads
+its source after a 401 and on a schedule (:mod:`reconciler.kube.credentials`), so rotated tokens are picked up.
 
 Clients for a landscape are built by :func:`connect_all`, which also proves that no two Cluster documents reach
 the same API server before anything is written (see :mod:`reconciler.kube.identity`)."""
@@ -12,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import urllib3
 import yaml
 from kubernetes import client as k8s
 from kubernetes import config as k8s_config
@@ -20,6 +22,7 @@ from kubernetes.config.config_exception import ConfigException
 from reconciler.config.model import Cluster
 from reconciler.kube import identity
 from reconciler.kube.client import ClusterClient
+from reconciler.kube.credentials import ApiSource
 from reconciler.kube.errors import ConnectionConfigError, KubeError
 
 POOL_SIZE = 16
@@ -47,6 +50,9 @@ def _why(exc: BaseException) -> str:
 def _configuration() -> k8s.Configuration:
     configuration = k8s.Configuration()
     configuration.connection_pool_maxsize = POOL_SIZE
+    # No retry after a read timeout: urllib3 would retry a hanging GET three times, four deadlines in all, before
+    # the error is seen; the controller retries the whole cluster with backoff instead.
+    configuration.retries = urllib3.util.Retry(total=2, read=0, status=0, redirect=0)
     return configuration
 
 
@@ -102,14 +108,13 @@ def connect(cluster: Cluster, kubeconfig: Path | None = None, home: ClusterClien
     """A client for ``cluster``. ``home`` is the cluster the reconciler runs in (for kubeconfig Secrets)."""
     connection = cluster.connection
     if connection.context is not None:
-        api = _from_kubeconfig(cluster, kubeconfig, connection.context)
-    elif connection.in_cluster:
-        api = _in_cluster(cluster)
-    else:
-        if home is None:
-            home = ClusterClient("home", _home_api(kubeconfig))
-        api = _from_secret(cluster, home)
-    return ClusterClient(cluster.name, api)
+        context = connection.context
+        return ClusterClient(cluster.name, ApiSource(cluster.name,
+                                                     lambda: _from_kubeconfig(cluster, kubeconfig, context)))
+    if connection.in_cluster:
+        return ClusterClient(cluster.name, ApiSource(cluster.name, lambda: _in_cluster(cluster)))
+    secret_home = home or ClusterClient("home", ApiSource("home", lambda: _home_api(kubeconfig)))
+    return ClusterClient(cluster.name, ApiSource(cluster.name, lambda: _from_secret(cluster, secret_home)))
 
 
 def _home_api(kubeconfig: Path | None) -> k8s.ApiClient:

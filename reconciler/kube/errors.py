@@ -31,6 +31,10 @@ class Forbidden(KubeError):
     pass
 
 
+class Unauthorized(Forbidden):
+    """HTTP 401: the server did not accept the credential (expired, revoked, or rotated since it was read)."""
+
+
 class Invalid(KubeError):
     pass
 
@@ -58,7 +62,7 @@ def from_response(cluster: str, subject: str, status: int, body: bytes | str) ->
             message = str(parsed.get("message", message))
     except ValueError:
         pass
-    kind: type[KubeError] = {404: NotFound, 409: Conflict, 403: Forbidden, 401: Forbidden, 422: Invalid}.get(
+    kind: type[KubeError] = {404: NotFound, 409: Conflict, 403: Forbidden, 401: Unauthorized, 422: Invalid}.get(
         status, ServerError if status >= 500 else KubeError
     )
     return kind(cluster, subject, status, message, reason)

@@ -84,7 +84,7 @@ def test_a_quota_change_in_git_updates_only_that_object(tmp_path: Path, kubeconf
     repo = private_repo(tmp_path, "c")
     _converged(repo, kubeconfig)
     cluster = clients(repo, kubeconfig)
-    before = quiet_writes(cluster["gpu"])  # the agents' pods start on the nodes: let the controllers finish
+    before = quiet_writes(cluster["gpu"])  # the agents' pods start, and an earlier test's namespace may be emptied
     edit(repo, "environments/prod.yaml", "gpu: 8", "gpu: 4")
     _converged(repo, kubeconfig)
     assert _quota(cluster["gpu"], "c-prod")["requests.nvidia.com/gpu"] == "4"
@@ -176,15 +176,14 @@ def test_removing_an_environment_orphans_its_namespace(tmp_path: Path, kubeconfi
     assert run_cli("plan", repo, "--kubeconfig", kubeconfig) == 0
 
 
-def test_on_remove_delete_needs_the_mass_delete_override_then_deletes(tmp_path: Path, kubeconfig: Path) -> None:
+def test_on_remove_delete_is_the_allowance_and_deletes_without_the_override(tmp_path: Path, kubeconfig: Path) -> None:
     repo = private_repo(tmp_path, "i")
     edit(repo, "environments/staging.yaml", "  extends: [standard]\n", "  extends: [standard]\n  onRemove: delete\n")
     _converged(repo, kubeconfig)
     (repo / "environments" / "staging.yaml").unlink()
     shared = clients(repo, kubeconfig)["shared"]
-    assert run_cli("apply", repo, "--kubeconfig", kubeconfig) == 1  # refused: it deletes every object
-    assert shared.get("Deployment", "i-staging", "ml-agent") is not None
-    _converged(repo, kubeconfig, "--allow-mass-delete")
+    _converged(repo, kubeconfig)  # every object of it deleted: what `onRemove: delete` asked for
+    assert shared.get("Deployment", "i-staging", "ml-agent") is None
     namespace = shared.get("Namespace", None, "i-staging")
     assert namespace is None or namespace["metadata"].get("deletionTimestamp") is not None
 

@@ -13,7 +13,7 @@ from reconciler import inventory as inv
 from reconciler.config import load_landscape
 from reconciler.config.model import Landscape, Target
 from reconciler.inventory import Inventory, ObjectRef
-from reconciler.plan import PlanOptions, object_diffs, plan_removed, plan_target
+from reconciler.plan import ORPHANED_ANNOTATION, PlanOptions, object_diffs, plan_removed, plan_target
 from reconciler.render import render_target
 
 SAMPLE = Path(__file__).resolve().parents[2] / "sample-repo"
@@ -184,3 +184,27 @@ def test_inventory_round_trips_through_its_configmap() -> None:
     assert loaded is not None
     assert loaded.objects == tuple(sorted(stored.objects)) and loaded.protected and loaded.platform == "p"
     assert inv.from_configmap({"data": {inv.DATA_KEY: "not json"}}) is None
+
+
+def test_on_remove_delete_is_the_allowance_the_mass_deletion_guard_asks_for(landscape: Landscape,
+                                                                            dev: Target) -> None:
+    desired = render_target(dev, landscape)
+    result = plan_removed(_inventory(desired, on_remove="delete"), "shared", _live(desired), OPTIONS)
+    assert not result.refusals, "deleting all of an environment removed with onRemove: delete is what was asked"
+    assert len(result.by_action("delete")) == len(desired)
+    kept = [obj for obj in desired if obj["kind"] in ("Namespace", "ServiceAccount")]
+    still_guarded = plan_target(dev, kept, _live(desired), _inventory(desired), OPTIONS)
+    assert still_guarded.refusals, "an environment that stays is still guarded"
+
+
+def test_an_environment_that_comes_back_drops_the_orphan_annotation(landscape: Landscape, dev: Target) -> None:
+    desired = render_target(dev, landscape)
+    live = _live(desired)
+    quota = live[ObjectRef("ResourceQuota", "ml-dev", "environment-quota")]
+    quota["metadata"].setdefault("annotations", {})[ORPHANED_ANNOTATION] = "environment dev removed"
+    # Its inventory went with the removal: the orphan annotation is what lets the same environment reclaim it.
+    result = plan_target(dev, desired, live, None, OPTIONS)
+    changed = result.by_action("update")
+    assert [c.ref.kind for c in changed] == ["ResourceQuota"]
+    assert [str(d) for d in changed[0].diffs] == [
+        f"metadata.annotations.{ORPHANED_ANNOTATION}: environment dev removed -> (none)"]

@@ -5,7 +5,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import socket
 import threading
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -13,7 +15,8 @@ from collections.abc import Iterator
 import pytest
 
 from reconciler.errors import ReconcilerError
-from reconciler.server import Server, Status, SyncOutcome, TargetStatus, signature_valid
+from reconciler.server import Server, Status, SyncOutcome, TargetStatus
+from reconciler.webhook import signature_valid
 
 SECRET = "s3cret-for-the-webhook"
 
@@ -172,3 +175,50 @@ def test_a_target_that_fails_keeps_the_revision_it_runs(status: Status) -> None:
 def test_an_address_in_use_is_a_clear_error(server: Server, status: Status, triggered: threading.Event) -> None:
     with pytest.raises(ReconcilerError, match="cannot listen on"):
         Server(status, server.address, trigger=triggered.set, webhook_secret=None, stale_after=60)
+
+
+def raw_post(server: Server, headers: str) -> str:
+    """A webhook request whose announced body is never sent: the status line of the answer."""
+    host, port = server.address.rsplit(":", 1)
+    with socket.create_connection((host, int(port)), timeout=5) as sock:
+        sock.sendall(f"POST /hooks/git HTTP/1.1\r\nHost: t\r\n{headers}\r\n".encode())
+        return sock.recv(4096).decode().split("\r\n", 1)[0]
+
+
+@pytest.mark.parametrize(("headers", "status_line"), [
+    ("Content-Length: 100000\r\n", "HTTP/1.0 401 Unauthorized"),
+    ("Content-Length: 100000\r\nX-Hub-Signature-256: sha1=abc\r\n", "HTTP/1.0 401 Unauthorized"),
+    ("Content-Length: -1\r\nX-Hub-Signature-256: sha256=" + "0" * 64 + "\r\n", "HTTP/1.0 400 Bad Request"),
+    ("Content-Length: many\r\nX-Hub-Signature-256: sha256=" + "0" * 64 + "\r\n", "HTTP/1.0 400 Bad Request"),
+    ("Content-Length: 99999999\r\nX-Hub-Signature-256: sha256=" + "0" * 64 + "\r\n",
+     "HTTP/1.0 413 Request Entity Too Large"),
+])
+def test_a_webhook_call_is_refused_before_its_body_is_read(server: Server, status: Status, headers: str,
+                                                           status_line: str) -> None:
+    assert raw_post(server, headers) == status_line
+
+
+def test_leadership_is_per_cluster_and_a_lost_lease_shows_why(status: Status) -> None:
+    status.set_leader(True, "replica-a", cluster="shared")
+    status.set_leader(False, None, cluster="gpu", error="cluster gpu: get Lease: cannot reach it")
+    snapshot = status.snapshot()
+    assert snapshot["leader"]["isLeader"] is True
+    assert snapshot["leader"]["clusters"]["gpu"] == {"isLeader": False, "holder": None,
+                                                     "error": "cluster gpu: get Lease: cannot reach it"}
+    assert snapshot["clusters"]["gpu"]["state"] == "standby"
+    assert snapshot["clusters"]["gpu"]["lastError"] == "cluster gpu: get Lease: cannot reach it"
+
+
+def test_readiness_fails_when_every_cluster_refuses_the_credentials_for_a_while(status: Status) -> None:
+    status.synced("shared", converged("abc"), 0, None)
+    status.synced("gpu", converged("abc"), 0, None)
+    status.auth_grace = 10
+    status.authentication("shared", time.monotonic() - 11)
+    assert status.ready, "one cluster still accepts the credentials"
+    status.authentication("gpu", time.monotonic() - 5)
+    assert status.ready, "not for long enough yet"
+    status.authentication("gpu", time.monotonic() - 11)
+    assert not status.ready
+    assert "refused the reconciler's credentials (HTTP 401) for over 10s" in status.not_ready_reason()
+    status.authentication("gpu", None)
+    assert status.ready

@@ -6,9 +6,11 @@ import base64
 import http.server
 import os
 import shlex
+import socket
 import stat
 import subprocess
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -222,3 +224,42 @@ def test_an_https_token_authenticates_real_git_over_http(origin: Path, tmp_path:
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_a_remote_that_never_answers_is_reported_after_the_check_timeout(tmp_path: Path) -> None:
+    """A black hole: the connection is accepted and nothing ever comes back."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(8)
+        url = f"http://127.0.0.1:{listener.getsockname()[1]}/ml/environments.git"
+        began = time.monotonic()
+        with pytest.raises(GitError) as failed:
+            Mirror(Remote.parse(url), tmp_path / "m", check_timeout=1.5).ls_remote()
+        took = time.monotonic() - began
+    assert took < 10, f"a silent remote took {took:.1f}s to be reported"
+    assert str(failed.value) == (f"git ls-remote of {url}: no answer within 2s; check that the host is reachable "
+                                 "from here (DNS, firewall, proxy) and the URL is right")
+
+
+@pytest.mark.parametrize(("url", "expected"), [
+    ("{tmp}/missing.git", "fatal: '{tmp}/missing.git' does not appear to be a git repository fatal: Could not read "
+     "from remote repository. Please make sure you have the correct access rights and the repository exists."),
+])
+def test_git_errors_are_shown_whole_not_by_their_last_line(tmp_path: Path, url: str, expected: str) -> None:
+    remote = Remote.parse(url.format(tmp=tmp_path))
+    with pytest.raises(GitError) as failed:
+        Mirror(remote, tmp_path / "m").ls_remote()
+    assert str(failed.value).endswith("failed: " + expected.format(tmp=tmp_path))
+
+
+def test_an_empty_commit_tree_is_a_clear_error(tmp_path: Path) -> None:
+    repo = tmp_path / "empty"
+    repo.mkdir()
+    git(repo, "init", "--quiet", "--initial-branch=main")
+    git(repo, "commit", "--quiet", "--allow-empty", "-m", "nothing yet")
+    mirror = Mirror(Remote.parse(str(repo)), tmp_path / "m")
+    mirror.ls_remote()
+    update = mirror.fetch()
+    with pytest.raises(GitError, match=r"revision \w{12} of .*empty has no files \(an empty commit tree\); push a "
+                                       "commit with the environments repository's YAML files"):
+        mirror.checkout(update.commit, tmp_path / "tree")

@@ -33,9 +33,10 @@ def test_a_clusters_counters_and_histogram_exist_from_its_first_attempt() -> Non
     state = status()
     state.converging("gpu", "abc")
     found = samples(state)
-    for name in ("objects_applied", "objects_pruned", "objects_orphaned", "drift_corrected", "errors",
-                 "write_requests"):
+    for name in ("objects_applied", "objects_pruned", "objects_orphaned", "drift_corrected", "errors"):
         assert found[f'reconciler_{name}_total{{cluster="gpu"}}'] == 0, name
+    for resource in ("namespaces", "rolebindings", "resourcequotas", "deployments", "configmaps"):
+        assert found[f'reconciler_write_requests_total{{cluster="gpu",resource="{resource}"}}'] == 0, resource
     for result in ("success", "failure", "refused", "held"):
         assert found[f'reconciler_reconciles_total{{cluster="gpu",result="{result}"}}'] == 0
     assert found['reconciler_reconcile_duration_seconds_count{cluster="gpu"}'] == 0
