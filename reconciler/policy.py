@@ -250,11 +250,11 @@ def _access(check: _Assessment, name: str, before: Environment | None, after: En
 # -- deletion, windows, the platform itself -----------------------------------------------------------------------
 
 def _mass_deletion(check: _Assessment, change: TargetChange) -> None:
-    before = check.base.environments.get(change.environment)
     if change.gone:
-        deleting = change.removed if before is not None and before.on_remove == "delete" else 0
-    else:
-        deleting = change.removed
+        # A removed environment deletes nothing (onRemove: orphan) or asked for its own deletion (onRemove: delete,
+        # the explicit allowance of the mass-deletion guard); environment-removed shows which.
+        return
+    deleting = change.removed
     limit = min(check.base.platform.mass_delete_percent, check.head.platform.mass_delete_percent)
     if not change.objects_before or not deleting:
         return

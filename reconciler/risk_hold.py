@@ -19,6 +19,9 @@ from reconciler.kube.errors import KubeError
 
 log = logging.getLogger("reconciler.controller")
 HELD_REASON = "RevisionHeld"
+# Refused by converge itself, target by target (state `refused`, the rest of the revision applies): holding the
+# whole revision for them would also hold every other environment's changes.
+REFUSED_PER_TARGET = frozenset({"protected-removed"})
 Connect = Callable[[Cluster], ClusterClient]
 
 
@@ -59,7 +62,7 @@ def live_usage(base: Landscape, head: Landscape, clusters: list[str], connect: C
 def judge(revision: str, base: Landscape, head: Landscape, usage: policy.QuotaUsage) -> Hold | None:
     """The hold of ``revision`` when a risk rule blocks the change from ``base``, else None."""
     _, findings = diff.assess_change(base, head, usage)
-    blocking = tuple(f for f in findings if f.blocks)
+    blocking = tuple(f for f in findings if f.blocks and f.rule not in REFUSED_PER_TARGET)
     return Hold(revision, blocking) if blocking else None
 
 

@@ -197,14 +197,27 @@ def test_on_remove_delete_is_the_allowance_the_mass_deletion_guard_asks_for(land
     assert still_guarded.refusals, "an environment that stays is still guarded"
 
 
-def test_an_environment_that_comes_back_drops_the_orphan_annotation(landscape: Landscape, dev: Target) -> None:
+def test_an_environment_that_comes_back_reclaims_its_orphans_and_drops_the_annotation(landscape: Landscape,
+                                                                                      dev: Target) -> None:
     desired = render_target(dev, landscape)
     live = _live(desired)
-    quota = live[ObjectRef("ResourceQuota", "ml-dev", "environment-quota")]
-    quota["metadata"].setdefault("annotations", {})[ORPHANED_ANNOTATION] = "environment dev removed"
-    # Its inventory went with the removal: the orphan annotation is what lets the same environment reclaim it.
+    for obj in live.values():  # a removal with onRemove: orphan annotates everything it leaves, the namespace too
+        obj["metadata"].setdefault("annotations", {})[ORPHANED_ANNOTATION] = "environment dev removed"
+    # Its inventory went with the removal: the annotation is what lets the same environment reclaim them.
     result = plan_target(dev, desired, live, None, OPTIONS)
+    assert not result.refusals and not result.by_action("conflict")
     changed = result.by_action("update")
-    assert [c.ref.kind for c in changed] == ["ResourceQuota"]
-    assert [str(d) for d in changed[0].diffs] == [
-        f"metadata.annotations.{ORPHANED_ANNOTATION}: environment dev removed -> (none)"]
+    assert {c.ref for c in changed} == set(live)
+    assert {str(d) for c in changed for d in c.diffs} == {
+        f"metadata.annotations.{ORPHANED_ANNOTATION}: environment dev removed -> (none)"}
+
+
+def test_an_object_of_another_environment_is_not_reclaimed_by_its_orphan_annotation(landscape: Landscape,
+                                                                                    dev: Target) -> None:
+    desired = render_target(dev, landscape)
+    live = _live(desired)
+    for obj in live.values():
+        obj["metadata"]["labels"]["reconciler/environment"] = "staging"
+        obj["metadata"].setdefault("annotations", {})[ORPHANED_ANNOTATION] = "environment staging removed"
+    result = plan_target(dev, desired, live, None, OPTIONS)
+    assert not result.by_action("update", "create")
