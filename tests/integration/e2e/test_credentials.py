@@ -17,8 +17,8 @@ from testenv import polling
 
 from ..support import api_as_token, clients
 from .conftest import StartController
+from .deployed import apply_deploy, service_account_token
 from .harness import GitRemote, git
-from .test_service_account import apply_deploy, service_account_token
 
 pytestmark = pytest.mark.integration
 
