@@ -123,7 +123,8 @@ def _inventories(client: ClusterClient, prefix: str) -> dict[str, tuple[str, tup
 def test_a_write_that_fails_after_the_dry_run_leaves_an_exact_inventory(tmp_path: Path, kubeconfig: Path,
                                                                         api_client: Callable[..., k8s.ApiClient]
                                                                         ) -> None:
-    """A race: once the namespace exists, a quota that allows no Role appears (as another actor could add it)."""
+    """A race: once the namespace exists, a quota that allows no RoleBinding appears (as another actor could add
+    it)."""
     repo = private_repo(tmp_path, "bry")
     landscape = load_landscape(repo)
     core = k8s.CoreV1Api(api_client("shared"))
@@ -132,7 +133,9 @@ def test_a_write_that_fails_after_the_dry_run_leaves_an_exact_inventory(tmp_path
 
     def refused() -> bool:
         try:
-            rbac.create_namespaced_role("bry-dev", {"metadata": {"name": "probe"}}, dry_run="All")
+            view = {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "view"}
+            rbac.create_namespaced_role_binding("bry-dev", {"metadata": {"name": "probe"}, "roleRef": view},
+                                                dry_run="All")
         except ApiException as error:
             return error.status == 403
         return False
@@ -140,16 +143,19 @@ def test_a_write_that_fails_after_the_dry_run_leaves_an_exact_inventory(tmp_path
     def race(message: str) -> None:
         if message == "shared: created Namespace/bry-dev":
             core.create_namespaced_resource_quota("bry-dev", {
-                "metadata": {"name": "no-roles"}, "spec": {"hard": {"count/roles.rbac.authorization.k8s.io": "0"}}})
-            # Quota admission reads quotas from a cache: wait until it refuses Roles before the converge goes on.
-            polling.until(refused, timeout=30, what="quota admission to refuse Roles in bry-dev")
+                "metadata": {"name": "no-bindings"},
+                "spec": {"hard": {"count/rolebindings.rbac.authorization.k8s.io": "0"}}})
+            # Quota admission reads quotas from a cache: wait until it refuses RoleBindings before the converge goes on.
+            polling.until(refused, timeout=30, what="quota admission to refuse RoleBindings in bry-dev")
 
     cluster = clients(repo, kubeconfig)
     shared = next(r for r in _converge(landscape, {"shared": cluster["shared"]}, race) if r.cluster == "shared")
-    stopped = [e for e in shared.errors if "converge of shared/bry-dev stopped at Role/bry-dev/ml-agent" in e]
-    assert stopped and "forbidden" in stopped[0] and "not applied: Role/bry-dev/ml-agent" in stopped[0], shared.errors
+    first = "RoleBinding/bry-dev/access-team-platform-admin"
+    stopped = [e for e in shared.errors if f"converge of shared/bry-dev stopped at {first}" in e]
+    assert stopped and "exceeded quota: no-bindings" in stopped[0] and f"not applied: {first}" in stopped[0], \
+        shared.errors
     applied = {entry.split(" ", 1)[1] for entry in shared.applied if "/bry-dev" in entry}
     assert applied == {"Namespace/bry-dev", "ServiceAccount/bry-dev/ml-agent"}
     stored = _inventories(cluster["shared"], "bry")["bry-dev"]
     assert {str(ref) for ref in stored[1]} == applied
-    assert cluster["shared"].get("RoleBinding", "bry-dev", "ml-agent") is None
+    assert cluster["shared"].get("RoleBinding", "bry-dev", "reconciler-ml-agent") is None
