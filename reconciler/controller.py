@@ -448,7 +448,8 @@ class Controller:
         if self.trusted_keys is None:
             return False
         try:
-            verdict = signatures.verify(self.mirror.directory, commit, self.trusted_keys)
+            applied = self.desired.revision if self.desired else None
+            verdict = signatures.verify_new(self.mirror.directory, commit, applied, self.trusted_keys)
         except ReconcilerError as error:
             verdict = signatures.Verdict(commit, "", "", "", "not-verified")
             log.error("cannot verify the commit's signature", extra={"revision": commit, "error": str(error)})

@@ -37,6 +37,7 @@ DEFAULT_SEVERITY: dict[str, RiskLevel] = {
     "mass-deletion": "block",
     "outside-change-window": "block",
     "risk-policy-changed": "block",
+    "take-over-added": "block",
     "unknown-risk-rule": "warn",
 }
 # Refused whatever the Platform says: the design's own safety rules.
@@ -278,6 +279,16 @@ def _window(check: _Assessment, name: str, now: datetime) -> None:
             return
 
 
+def _take_over(check: _Assessment, name: str, before: Environment | None, after: Environment) -> None:
+    """A takeOver moves another environment's (or Platform's) objects to this one: a deliberate step that the
+    owners of both must agree to, so a new one blocks by default, also when the environment itself is new."""
+    added = sorted(set(after.take_over) - set(before.take_over if before else ()), key=str)
+    if added:
+        check.add("take-over-added", name, (
+            f"{name} takes over the objects of {', '.join(map(str, added))} (takeOver): their labels and "
+            "inventory change owner on apply. Ask the owners of both to review, and remove takeOver after the move"))
+
+
 def _platform(check: _Assessment) -> None:
     before, after = check.base.platform, check.head.platform
     if set(before.allowed_cluster_roles) != set(after.allowed_cluster_roles):
@@ -321,6 +332,7 @@ def assess(base: Landscape, head: Landscape, changes: list[TargetChange], usage:
                 _kept(check, name, before, after, name in touched)
                 _quota_lowered(check, name, before, after, usage is not None)
             _access(check, name, before, after)
+            _take_over(check, name, before, after)
             if usage is not None:
                 _quota_below_usage(check, name, before, after, usage)
         if now is not None and (name in touched or (before is None) != (after is None)):

@@ -207,7 +207,8 @@ class Status:
     def signature_held(self, verdict: Verdict) -> None:
         """A commit that no listed key signed: shown until a later commit is applied, counted by reason."""
         with self._lock:
-            self.held_revision = {"revision": verdict.commit, "cause": "signature", "reason": verdict.reason,
+            self.held_revision = {"revision": verdict.brought_by or verdict.commit, "cause": "signature",
+                                  "reason": verdict.reason, "commit": verdict.commit,
                                   "signer": verdict.signer or None, "key": verdict.key or None,
                                   "message": verdict.describe(), "keptRevision": self.revision, "seenAt": now_text()}
         self.count("reconciler_revisions_held_total", cause="signature", reason=str(verdict.reason))

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import os
 import subprocess
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from reconciler.errors import ReconcilerError
@@ -57,6 +57,7 @@ class Verdict:
     key: str  # %GK: the key id or SSH fingerprint, "" when unsigned
     signer: str  # %GS: the principal (SSH) or user id (GPG) git matched, "" when none
     reason: str | None  # unsigned | unknown-key | bad-signature | expired-... | revoked-key | not-verified
+    brought_by: str = ""  # the tip that would bring this commit, when the held commit is one of its ancestors
 
     @property
     def accepted(self) -> bool:
@@ -68,6 +69,10 @@ class Verdict:
             return f"commit {self.commit[:12]} is signed by {self.signer or self.key}"
         who = "no signature" if self.status == "N" else f"key {self.key or '?'}" + (
             f" ({self.signer})" if self.signer else "")
+        if self.brought_by:
+            return (f"commit {self.brought_by[:12]} is held: it brings commit {self.commit[:12]}, which is not "
+                    f"signed by a listed key: {self.reason} ({who}); every commit since the last applied one must "
+                    "be signed: rewrite those commits signed (for example squash them into one signed commit)")
         return f"commit {self.commit[:12]} is held: {self.reason} ({who}); {_ADVICE[self.reason or 'not-verified']}"
 
 
@@ -136,6 +141,21 @@ def verify(repository: Path, commit: str, keys: TrustedKeys) -> Verdict:
         return Verdict(commit, status, fingerprint or key, signer, None)
     reason = _HELD_BECAUSE.get(status, "not-verified")
     return Verdict(commit, status, fingerprint or key, signer, reason)
+
+
+def verify_new(repository: Path, commit: str, applied: str | None, keys: TrustedKeys) -> Verdict:
+    """git's verdict on ``commit`` and on every commit it brings since ``applied`` (the last applied revision):
+    a listed key signing the tip does not vouch for an unsigned commit pushed before it. Without ``applied``
+    (nothing applied yet, or it is no longer in the repository) only the tip is judged."""
+    tip = verify(repository, commit, keys)
+    if not tip.accepted or applied is None:
+        return tip
+    listed = _git(repository, keys, "rev-list", commit, f"^{applied}", "--")
+    for ancestor in listed.stdout.split() if listed.returncode == 0 else []:
+        verdict = tip if ancestor == commit else verify(repository, ancestor, keys)
+        if not verdict.accepted:
+            return replace(verdict, brought_by=commit)
+    return tip
 
 
 def _git(repository: Path, keys: TrustedKeys, *args: str) -> subprocess.CompletedProcess[str]:

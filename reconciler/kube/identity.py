@@ -33,6 +33,8 @@ def normalise_server(url: str) -> str:
     host = (parts.hostname or "").rstrip(".")
     try:
         address = ipaddress.ip_address(host)
+        # An IPv4-mapped IPv6 address (::ffff:127.0.0.1) reaches the IPv4 server itself.
+        address = getattr(address, "ipv4_mapped", None) or address
         host = f"[{address.compressed}]" if address.version == 6 else address.compressed
     except ValueError:
         pass

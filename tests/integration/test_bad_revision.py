@@ -123,33 +123,37 @@ def _inventories(client: ClusterClient, prefix: str) -> dict[str, tuple[str, tup
 def test_a_write_that_fails_after_the_dry_run_leaves_an_exact_inventory(tmp_path: Path, kubeconfig: Path,
                                                                         api_client: Callable[..., k8s.ApiClient]
                                                                         ) -> None:
-    """A race: once the namespace exists, a quota that allows no RoleBinding appears (as another actor could add it)."""
+    """A race: once the namespace exists, a quota that allows no RoleBinding appears (as another actor could add
+    it)."""
     repo = private_repo(tmp_path, "bry")
     landscape = load_landscape(repo)
     core = k8s.CoreV1Api(api_client("shared"))
 
     rbac = k8s.RbacAuthorizationV1Api(api_client("shared"))
-    probe = {"metadata": {"name": "probe"}, "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole",
-                                                        "name": "view"}}
 
     def refused() -> bool:
         try:
-            rbac.create_namespaced_role_binding("bry-dev", probe, dry_run="All")
+            view = {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "view"}
+            rbac.create_namespaced_role_binding("bry-dev", {"metadata": {"name": "probe"}, "roleRef": view},
+                                                dry_run="All")
         except ApiException as error:
             return error.status == 403
         return False
 
     def race(message: str) -> None:
         if message == "shared: created Namespace/bry-dev":
-            core.create_namespaced_resource_quota("bry-dev", {"metadata": {"name": "no-bindings"}, "spec": {
-                "hard": {"count/rolebindings.rbac.authorization.k8s.io": "0"}}})
-            # Quota admission reads quotas from a cache: wait until it refuses bindings before the converge goes on.
+            core.create_namespaced_resource_quota("bry-dev", {
+                "metadata": {"name": "no-bindings"},
+                "spec": {"hard": {"count/rolebindings.rbac.authorization.k8s.io": "0"}}})
+            # Quota admission reads quotas from a cache: wait until it refuses RoleBindings before the converge goes on.
             polling.until(refused, timeout=30, what="quota admission to refuse RoleBindings in bry-dev")
 
     cluster = clients(repo, kubeconfig)
     shared = next(r for r in _converge(landscape, {"shared": cluster["shared"]}, race) if r.cluster == "shared")
-    stopped = [e for e in shared.errors if "converge of shared/bry-dev stopped at RoleBinding/bry-dev/" in e]
-    assert stopped and "forbidden" in stopped[0] and "not applied: RoleBinding/bry-dev/" in stopped[0], shared.errors
+    first = "RoleBinding/bry-dev/access-team-platform-admin"
+    stopped = [e for e in shared.errors if f"converge of shared/bry-dev stopped at {first}" in e]
+    assert stopped and "exceeded quota: no-bindings" in stopped[0] and f"not applied: {first}" in stopped[0], \
+        shared.errors
     applied = {entry.split(" ", 1)[1] for entry in shared.applied if "/bry-dev" in entry}
     assert applied == {"Namespace/bry-dev", "ServiceAccount/bry-dev/ml-agent"}
     stored = _inventories(cluster["shared"], "bry")["bry-dev"]

@@ -19,6 +19,12 @@ def test_spellings_of_one_server_are_one_server(alias: str) -> None:
     assert normalise_server(alias) == normalise_server("https://api.example.com:443")
 
 
+@pytest.mark.parametrize("alias", ["https://[::ffff:127.0.0.1]:6443", "https://[0:0:0:0:0:ffff:7f00:1]:6443/",
+                                   "https://127.0.0.1:6443//"])
+def test_spellings_of_one_ip_address_are_one_server(alias: str) -> None:
+    assert normalise_server(alias) == normalise_server("https://127.0.0.1:6443")
+
+
 @pytest.mark.parametrize(("one", "other"), [("https://127.0.0.1:6443", "https://127.0.0.1:6444"),
                                             ("https://a.example.com", "https://b.example.com"),
                                             ("http://api.example.com", "https://api.example.com"),

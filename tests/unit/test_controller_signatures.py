@@ -69,7 +69,14 @@ def test_unsigned_unknown_and_tampered_commits_are_held_and_the_last_good_one_st
         held.append(commit)
     assert not (tmp_path / "work" / "trees" / held[-1]).exists(), "a held commit is never even checked out"
 
-    signed = made.commit(origin, "signed again", alice)
+    on_top = made.commit(origin, "signed on top of the held commits", alice)
+    controller.check_source()
+    snapshot = controller.status.snapshot()
+    assert snapshot["heldRevision"]["revision"] == on_top and snapshot["heldRevision"]["commit"] in held
+    assert controller.desired.revision == good, "a signed tip does not vouch for the unsigned commits it brings"
+
+    subprocess.run(["git", "-C", str(origin), "reset", "--quiet", "--soft", good], check=True)
+    signed = made.commit(origin, "signed again", alice)  # the held changes, rewritten as one signed commit
     controller.check_source()
     assert controller.desired.revision == signed
     assert controller.desired.landscape.environments["prod"].quota["requests.nvidia.com/gpu"] == "1"

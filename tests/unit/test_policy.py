@@ -333,3 +333,13 @@ def test_every_rule_has_a_default_severity_and_a_documented_id() -> None:
     for rule, level in policy.DEFAULT_SEVERITY.items():
         assert level in policy.SEVERITIES
         assert f"`{rule}`" in doc, f"{rule} is not documented in docs/change-control.md"
+
+
+@pytest.mark.parametrize("owner", ["{environment: staging}", "{environment: dev, platform: research-platform}"])
+def test_a_new_take_over_blocks_the_pull_request(git_repo: GitRepo, owner: str) -> None:
+    git_repo.replace("environments/dev.yaml", "  targets:\n", f"  takeOver: [{owner}]\n  targets:\n")
+    git_repo.commit("dev takes over another environment's objects")
+    result = git_repo.diff()
+    finding = _only(rules(result), "take-over-added")
+    assert (finding.severity, finding.environment) == ("block", "dev") and result.exit_code == 3
+    assert "dev takes over the objects of environment" in finding.reason and "(takeOver)" in finding.reason

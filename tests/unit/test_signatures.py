@@ -72,6 +72,23 @@ def test_a_commit_changed_after_signing_has_a_bad_signature(tmp_path: Path, made
         assert verdict.reason == "bad-signature", (key.format, verdict)
 
 
+def test_a_signed_commit_does_not_vouch_for_an_unsigned_one_since_the_last_applied(
+        tmp_path: Path, made: Keys, work: Path) -> None:
+    alice, mallory = made.ssh("alice"), made.ssh("mallory")
+    trusted = _trusted(tmp_path, made, ssh=(alice,))
+    applied = made.commit(work, "applied", alice)
+    (work / "env.yaml").write_text("kind: Environment\nspec: {access: [{user: mallory, role: admin}]}\n")
+    for reason, key in (("unsigned", None), ("unknown-key", mallory)):
+        pushed = made.commit(work, f"pushed by someone without a listed key: {reason}", key)
+        tip = made.commit(work, "signed on top", alice)
+        verdict = signatures.verify_new(work, tip, applied, trusted)
+        assert (verdict.reason, verdict.commit, verdict.brought_by) == (reason, pushed, tip)
+        assert f"commit {tip[:12]} is held: it brings commit {pushed[:12]}, which is not signed" in verdict.describe()
+        assert signatures.verify(work, tip, trusted).accepted, "the tip alone is signed"
+        assert signatures.verify_new(work, tip, None, trusted).accepted, "nothing applied yet: the tip is judged"
+    assert signatures.verify_new(work, made.commit(work, "next", alice), tip, trusted).accepted
+
+
 def test_a_commit_signed_by_a_gpg_key_of_the_keyring_is_accepted(tmp_path: Path, made: Keys, work: Path) -> None:
     bob = made.gpg("bob")
     commit = made.commit(work, "gpg signed", bob)

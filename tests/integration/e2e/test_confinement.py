@@ -168,7 +168,7 @@ REFUSED: dict[str, tuple[Attempt, str | tuple[str, ...]]] = {
         "reconciler-system is a system namespace (in reconciler-system it keeps only its inventory.* ConfigMaps, "
         "its Lease, Events and dry-run applies)"),
     "deleting its own Role in reconciler-system": (
-        Attempt("DELETE", f"/apis/{RBAC}/v1/namespaces/reconciler-system/roles/reconciler", dry_run=True),
+        Attempt("DELETE", f"/apis/{RBAC}/v1/namespaces/reconciler-system/roles/reconciler"),
         f"{POLICY}: the reconciler may not delete roles reconciler-system/reconciler: namespace reconciler-system "
         "is a system namespace"),
     "writing into a namespace it does not own": (
@@ -212,6 +212,80 @@ REFUSED: dict[str, tuple[Attempt, str | tuple[str, ...]]] = {
     "a system Namespace with its labels": (
         apply("/api/v1/namespaces/kube-reconciled", namespace("kube-reconciled", OURS)),
         f"{POLICY}: the reconciler may not create namespaces kube-reconciled: it is a system namespace"),
+    "a Namespace with its labels but no Pod Security level (the cluster's default, privileged)": (
+        apply(f"/api/v1/namespaces/conf-{SUFFIX}-nolevel", namespace(f"conf-{SUFFIX}-nolevel", OURS)),
+        f"{GUARDRAILS}: the reconciler may not create namespaces conf-{SUFFIX}-nolevel: a Namespace it writes must "
+        "set pod-security.kubernetes.io/enforce in the guardrails podSecurityLevels (baseline, restricted)"),
+    "its labels put on default": (
+        apply("/api/v1/namespaces/default", namespace("default", OURS)),
+        f"{POLICY}: the reconciler may not update namespaces default: it is a system namespace"),
+    "its labels put on reconciler-system by a strategic merge patch": (
+        Attempt("PATCH", "/api/v1/namespaces/reconciler-system", {"metadata": {"labels": OURS}},
+                "application/strategic-merge-patch+json"),
+        f"{POLICY}: the reconciler may not update namespaces reconciler-system: it is a system namespace"),
+    "its managed-by label added to a foreign namespace by a merge patch": (
+        Attempt("PATCH", f"/api/v1/namespaces/{FOREIGN}", {"metadata": {"labels": OURS}},
+                "application/merge-patch+json"),
+        f"{POLICY}: the reconciler may not update namespaces {FOREIGN}: the namespace is not labelled"),
+    "a merge patch of a kube-system ConfigMap": (
+        Attempt("PATCH", "/api/v1/namespaces/kube-system/configmaps/kube-root-ca.crt",
+                {"metadata": {"labels": {"x": "y"}}}, "application/merge-patch+json", dry_run=True),
+        f"{POLICY}: the reconciler may not update configmaps kube-system/kube-root-ca.crt: namespace kube-system is "
+        "a system namespace"),
+    "an update (PUT) of a ConfigMap": (
+        Attempt("PUT", f"/api/v1/namespaces/{MANAGED}/configmaps/settings",
+                {**configmap("settings"), "metadata": {"name": "settings", "namespace": MANAGED}}),
+        f'cannot update resource "configmaps" in API group "" in the namespace "{MANAGED}"'),
+    "deleting every ConfigMap of a foreign namespace at once": (
+        Attempt("DELETE", f"/api/v1/namespaces/{FOREIGN}/configmaps", dry_run=True),
+        f'cannot deletecollection resource "configmaps" in API group "" in the namespace "{FOREIGN}"'),
+    "the status of a namespace": (
+        Attempt("PATCH", f"/api/v1/namespaces/{FOREIGN}/status", {"status": {}}, "application/merge-patch+json"),
+        'cannot patch resource "namespaces/status"'),
+    "scaling a Deployment": (
+        Attempt("PATCH", f"/apis/apps/v1/namespaces/{MANAGED}/deployments/agent/scale", {"spec": {"replicas": 9}},
+                "application/merge-patch+json"),
+        f'cannot patch resource "deployments/scale" in API group "apps" in the namespace "{MANAGED}"'),
+    "a token of a ServiceAccount of a namespace it owns": (
+        Attempt("POST", f"/api/v1/namespaces/{MANAGED}/serviceaccounts/default/token",
+                {"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest", "spec": {}}),
+        f'cannot create resource "serviceaccounts/token" in API group "" in the namespace "{MANAGED}"'),
+    "exec into a pod of a namespace it owns": (
+        Attempt("POST", f"/api/v1/namespaces/{MANAGED}/pods/agent/exec"),
+        f'cannot create resource "pods/exec" in API group "" in the namespace "{MANAGED}"'),
+    "a Secret of a foreign namespace read by name": (
+        Attempt("GET", f"/api/v1/namespaces/{FOREIGN}/secrets/any"),
+        f'cannot get resource "secrets" in API group "" in the namespace "{FOREIGN}"'),
+    # The API server exempts Events from admission, so RBAC alone confines them: create (cluster-wide, as the
+    # target namespaces are not known at install), never patch or delete another component's Events.
+    "rewriting an Event of kube-system": (
+        Attempt("PATCH", "/api/v1/namespaces/kube-system/events/any", {"message": "all is well"},
+                "application/merge-patch+json"),
+        'cannot patch resource "events" in API group "" in the namespace "kube-system"'),
+    "the controller-manager's Lease in kube-system": (
+        Attempt("DELETE", "/apis/coordination.k8s.io/v1/namespaces/kube-system/leases/kube-controller-manager",
+                dry_run=True),
+        'cannot delete resource "leases" in API group "coordination.k8s.io" in the namespace "kube-system"'),
+    "admin bound in a namespace it owns to a kube-system ServiceAccount": (
+        Attempt("POST", ROLEBINDINGS, binding("kube-admin", "admin", {
+            "kind": "ServiceAccount", "name": "default", "namespace": "kube-system"})),
+        f"{GUARDRAILS}: the reconciler may not create rolebindings {MANAGED}/kube-admin: a binding it writes names "
+        "only ServiceAccounts of its own namespace"),
+    "a RoleBinding to every ServiceAccount of kube-system": (
+        Attempt("POST", ROLEBINDINGS, binding("kube-sas", "view", {"kind": "Group", "apiGroup": RBAC,
+                                                                   "name": "system:serviceaccounts:kube-system"})),
+        f"{POLICY}: the reconciler may not create rolebindings {MANAGED}/kube-sas: a binding it writes names no "
+        "system: user or group"),
+    "the agents' ClusterRole bound to a person": (
+        Attempt("POST", ROLEBINDINGS, binding("agent-for-mallory", "reconciler-ml-agent",
+                                              {"kind": "User", "apiGroup": RBAC, "name": "mallory"})),
+        f"{POLICY}: the reconciler may not create rolebindings {MANAGED}/agent-for-mallory: it binds "
+        "reconciler-ml-agent only to ServiceAccounts of the same namespace, where the agent runs"),
+    "the agents' ClusterRole bound to a ServiceAccount of another namespace the guardrails allow": (
+        Attempt("POST", ROLEBINDINGS, binding("agent-for-operator", "reconciler-ml-agent", {
+            "kind": "ServiceAccount", "name": "polyaxon-operator", "namespace": "polyaxon"})),
+        f"{POLICY}: the reconciler may not create rolebindings {MANAGED}/agent-for-operator: it binds "
+        "reconciler-ml-agent only to ServiceAccounts of the same namespace"),
 }
 
 
@@ -249,7 +323,7 @@ def test_what_the_reconciler_needs_is_still_allowed(cluster: Pair) -> None:
     assert admin.get("RoleBinding", MANAGED, "agent") is not None
     assert reconciler.delete("RoleBinding", MANAGED, "team-admin")
     removed = f"conf-{SUFFIX}-removed"  # an environment removed with onRemove: delete
-    reconciler.apply(namespace(removed, OURS))
+    reconciler.apply(namespace(removed, {**OURS, "pod-security.kubernetes.io/enforce": "restricted"}))
     assert reconciler.delete("Namespace", None, removed)
 
 
@@ -300,3 +374,23 @@ def test_the_reconciler_token_cannot_impersonate(cluster: Pair, kubeconfig: Path
     # v1.36 checks constrained impersonation first: "cannot impersonate-on:user-info:list resource secrets ..."
     message = json.loads(refused.value.body)["message"]
     assert f'User "{SERVICE_ACCOUNT}" cannot impersonate' in message and "kube-system" in message, message
+
+
+def test_dry_runs_in_reconciler_system_persist_nothing_and_read_nothing_new(cluster: Pair) -> None:
+    """Dry runs are allowed in reconciler-system (converge checks a new namespace's objects there): a binding of
+    admin to the token itself, a planted ConfigMap and the deletion of its own Role pass as dry runs, and none of
+    them is there afterwards or missing; the Secrets there still cannot be listed."""
+    admin, reconciler = cluster
+    planted = {**binding("admin-for-me", "admin"),
+               "metadata": {"name": "admin-for-me", "namespace": "reconciler-system"}}
+    reconciler.apply(planted, dry_run=True)
+    reconciler.apply({**configmap("planted"), "metadata": {"name": "planted", "namespace": "reconciler-system"}},
+                     dry_run=True)
+    reconciler.request("DELETE", f"/apis/{RBAC}/v1/namespaces/reconciler-system/roles/reconciler",
+                       "dry-run delete its Role", query={"dryRun": "All"})
+    assert admin.get("RoleBinding", "reconciler-system", "admin-for-me") is None
+    assert admin.get("ConfigMap", "reconciler-system", "planted") is None
+    assert admin.get("Role", "reconciler-system", "reconciler") is not None
+    with pytest.raises(Forbidden, match='cannot list resource "secrets" in API group "" in the namespace '
+                                        '"reconciler-system"'):
+        reconciler.request("GET", "/api/v1/namespaces/reconciler-system/secrets", "list Secrets")

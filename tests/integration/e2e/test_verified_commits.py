@@ -76,7 +76,15 @@ def test_only_commits_signed_by_a_listed_key_are_applied(
     logged = [entry["revision"] for entry in controller.logs() if entry["message"] == HELD_LOG]
     assert logged == [unsigned, foreign], "each held commit is logged once"
 
-    gpg_signed = _commit_and_push(remote, made, "gpu: 2", "gpu: 3", bob)
+    on_top = _commit_and_push(remote, made, "gpu: 2", "gpu: 3", bob)
+    held = controller.wait_for(lambda: _held(controller.status(), on_top), 30, "the signed commit on top held")
+    assert held["commit"] in (unsigned, foreign)
+    assert f"commit {on_top[:12]} is held: it brings commit" in held["message"]
+    assert controller.status()["revision"] == signed, "a signed tip does not vouch for the commits it brings"
+
+    git(remote.work, "reset", "--quiet", "--soft", signed)  # the held changes rewritten as one signed commit
+    gpg_signed = made.commit(remote.work, "prod gpu quota 3, signed", bob)
+    git(remote.work, "push", "--quiet", "--force", "origin", f"HEAD:{remote.branch}")
     controller.wait_converged(gpg_signed, timeout=30)
     assert _gpu_quota(remote, gpu) == "3"
     status = controller.status()

@@ -23,7 +23,8 @@ TEAM = """
 
 @pytest.mark.parametrize("group", ["system:authenticated", "system:unauthenticated", "system:masters",
                                    "system:serviceaccounts", "system:serviceaccounts:ml-dev", "system:nodes",
-                                   "System:Authenticated", "' system:masters'"])
+                                   "System:Authenticated", "' system:masters'", "SYSTEM:MASTERS",
+                                   "system:serviceaccounts:kube-system", "system:bootstrappers"])
 def test_a_team_with_a_system_group_is_refused(repo: Repo, group: str) -> None:
     repo.write("ops.yaml", TEAM.replace("{group}", group))
     shown = group.strip("'")
@@ -126,6 +127,14 @@ def test_reserved_label_keys_are_refused(repo: Repo, key: str, why: str) -> None
     repo.write("environments/staging.yaml", staging(f"labels:\n  {key}: privileged"))
     error = repo.only_error()
     assert error.startswith(f"environments/staging.yaml:9: spec.labels.{key}: this label {why}"), error
+
+
+@pytest.mark.parametrize("key", ["Pod-Security.Kubernetes.IO/enforce", "kubernetes.io./metadata.name",
+                                 "sub.k8s.io./x", "App.Kubernetes.io/managed-by", "reconciler./environment"])
+def test_other_spellings_of_reserved_prefixes_are_refused_as_keys_kubernetes_would_refuse(repo: Repo, key: str) -> None:
+    repo.write("environments/staging.yaml", staging(f"labels:\n  {key}: privileged"))
+    assert repo.only_error().startswith(f"environments/staging.yaml:9: spec.labels.{key}: {key!r} is not a valid "
+                                        "label key")
 
 
 def test_reserved_labels_in_a_profile_are_refused_at_the_profile(repo: Repo) -> None:
