@@ -427,6 +427,9 @@ def _add_controller_commands(commands: argparse._SubParsersAction[_Parser]) -> N
     run.add_argument("--verify-gpg-keys", type=Path, metavar="FILE",
                      help="also accept commits signed by a key of this exported GPG public keyring (imported into a "
                      "private keyring of the reconciler); alone, it is the only list of signers")
+    run.add_argument("--approvals", type=Path, metavar="FILE",
+                     help="commits released from a risk hold: one commit id (12 hex digits or more) per line, re-read "
+                     "at every check; mount it from a ConfigMap that only the installation's owners may change")
     guardrails_cli.add_argument(run)
     run.add_argument("--log-level", default="info", choices=("debug", "info", "warning", "error"))
     run.add_argument("--log-format", default="auto", choices=("auto", "json", "text"),
@@ -479,7 +482,8 @@ def _run(args: argparse.Namespace) -> int:
         lease_duration=args.lease_duration, max_backoff=args.max_backoff, git_token=token,
         git_username=args.git_username, ssh_key=args.ssh_key, known_hosts=args.known_hosts,
         webhook_secret=webhook_secret, verify_signatures=args.verify_signatures,
-        verify_gpg_keys=args.verify_gpg_keys, guardrails=guardrails_cli.given(args))
+        verify_gpg_keys=args.verify_gpg_keys, guardrails=guardrails_cli.given(args),
+        approvals=args.approvals)
     return controller.Controller(settings).run()
 
 

@@ -25,12 +25,13 @@ import socket
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
 from typing import IO
 
-from reconciler import converge, events, revision_events, risk_hold, signatures, target_facts
+from reconciler import converge, events, hold_base, revision_events, risk_hold, signatures, target_facts
 from reconciler.config.guardrails import Guardrails
 from reconciler.config.model import Cluster, ClusterConnection, Landscape
 from reconciler.converge import ClusterResult
@@ -103,6 +104,7 @@ class Settings:
     verify_signatures: Path | None = None  # an SSH allowed-signers file: only commits signed by its keys apply
     verify_gpg_keys: Path | None = None  # an exported GPG public keyring, the same for GPG-signed commits
     guardrails: Guardrails | None = None  # from --guardrails FILE; the clusters' own are read at start
+    approvals: Path | None = None  # commits released from a risk hold by a person, outside git (hold_base)
 
 
 class Stopped(Exception):
@@ -401,6 +403,8 @@ class Controller:
             head = self.mirror.ls_remote()
             self.status.checked(head)
             if head == self.seen:
+                if self._approved_since(head):
+                    self._validate(head)
                 return
             update = self.mirror.fetch()
         except GitError as error:
@@ -414,6 +418,16 @@ class Controller:
                 "branch": self.settings.branch, "from": update.previous, "to": update.commit})
         if update.commit != self.seen:
             self._validate(update.commit)
+
+    def _approved_since(self, commit: str) -> bool:
+        """A commit held by the risk rules is judged again once the approvals file lists it."""
+        held = self.status.held_revision
+        if held is None or held.get("revision") != commit or held.get("cause") != "risk":
+            return False
+        try:
+            return hold_base.approved(self.settings.approvals, commit)
+        except ReconcilerError:
+            return False
 
     def _validate(self, commit: str) -> None:
         self.seen = commit
@@ -466,24 +480,63 @@ class Controller:
         return True
 
     def _held_by_policy(self, commit: str, landscape: Landscape) -> bool:
-        """Judge the change from the last accepted revision with the risk rules; hold it when one blocks."""
-        if self.desired is None:
-            return False  # nothing accepted yet in this process: no base to judge the change against
+        """Judge the change from the revision the clusters run with the risk rules; hold it when one blocks."""
         clusters = [self.settings.cluster] if self.settings.cluster else sorted(landscape.clusters)
 
         def connect_to(cluster: Cluster) -> ClusterClient:
             return connect(cluster, self.settings.kubeconfig)
 
-        usage = risk_hold.live_usage(self.desired.landscape, landscape, clusters, connect_to)
-        hold = risk_hold.judge(commit, self.desired.landscape, landscape, usage)
+        base = self.desired or self._applied_base(commit, landscape, clusters, connect_to)
+        if base is None:
+            return False  # nothing applied yet (or its revision is unknown): no base to judge the change against
+        usage = risk_hold.live_usage(base.landscape, landscape, clusters, connect_to)
+        hold = risk_hold.judge(commit, base.landscape, landscape, usage)
         if hold is None:
             return False
+        try:
+            if hold_base.approved(self.settings.approvals, commit):
+                log.warning("revision has blocking risk findings but is approved in the approvals file: applied",
+                            extra={"revision": commit, "findings": hold.reasons(),
+                                   "approvals": str(self.settings.approvals)})
+                return False
+        except ReconcilerError as error:
+            log.error("cannot read the approvals file; the revision stays held", extra={"error": str(error)})
         log.error("revision is held by the risk rules: nothing from it is applied", extra={
-            "revision": commit, "keptRevision": self.desired.revision, "findings": hold.reasons()})
+            "revision": commit, "keptRevision": base.revision, "findings": hold.reasons()})
         risk_hold.announce(hold, landscape, clusters, connect_to, self.settings.identity)
         self.status.revision_held(commit, hold.reasons())  # after the Events: /status shows a hold told everywhere
         remove_tree(self.trees / commit)
         return True
+
+    def _applied_base(self, commit: str, landscape: Landscape, clusters: list[str],
+                      connect_to: Callable[[Cluster], ClusterClient]) -> Desired | None:
+        """After a restart: the revision the targets' inventories record, as the base of the risk rules."""
+        clients = []
+        for name in clusters:
+            try:
+                clients.append(connect_to(landscape.clusters[name]))
+            except ReconcilerError:
+                continue  # that cluster's worker reports it
+        try:
+            revision = hold_base.applied_revision(clients, landscape.platform.name)
+        finally:
+            for client in clients:
+                client.close()
+        if revision is None or revision == commit:
+            return None
+        if not self.mirror.has(revision):
+            log.warning("the revision the clusters run is not in the mirror's history: this commit is not judged "
+                        "by the risk rules", extra={"revision": commit, "applied": revision})
+            return None
+        tree = self.trees / revision
+        try:
+            if not tree.exists():
+                self.mirror.checkout(revision, tree)
+            return Desired(revision, self.guardrails.load(tree / self.settings.path))
+        except (InvalidRepository, ReconcilerError) as error:
+            log.warning("the revision the clusters run cannot be read: this commit is not judged by the risk rules",
+                        extra={"revision": commit, "applied": revision, "error": str(error)})
+            return None
 
     def _refused_by_api_servers(self, commit: str, landscape: Landscape) -> bool:
         """Each worker dry-runs its own cluster, but a hub converges clusters independently: a revision that one

@@ -397,6 +397,16 @@ class Mirror:
         self.head = commit
         return Update(commit, previous, forced)
 
+    def has(self, commit: str) -> bool:
+        """Whether the mirror holds ``commit``, fetching it alone when its shallow history does not reach it (a
+        commit the remote no longer has, or a server that refuses fetches by commit id, is not held)."""
+        if self._git("cat-file", "-e", f"{commit}^{{commit}}", check=False).returncode == 0:
+            return True
+        fetched = self._git("fetch", "--quiet", "--no-tags", "--no-recurse-submodules", "--depth=1", "--",
+                            self.remote.url, commit, check=False)
+        return fetched.returncode == 0 and self._git(
+            "cat-file", "-e", f"{commit}^{{commit}}", check=False).returncode == 0
+
     def checkout(self, commit: str, into: Path) -> Path:
         """Write ``commit``'s files into the new folder ``into`` and make them read-only."""
         if not self._git("ls-tree", "--name-only", commit).stdout.strip():

@@ -59,3 +59,44 @@ def test_a_commit_lowering_a_quota_below_live_usage_is_held_until_a_good_one(
     assert controller.status()["heldRevision"] is None
     assert controller.metrics()["reconciler_revision_held"] == 0
     assert controller.terminate() == 0
+
+
+def test_a_held_revision_survives_a_restart_and_is_applied_once_approved_outside_git(
+    remote: GitRemote, start_controller: StartController, kubeconfig: Path, api_client: ClientFactory,
+    tmp_path: Path,
+) -> None:
+    """Some findings have no later commit that resolves them (a reviewed allow-list change): a person releases the
+    revision in the approvals file. A restart in between neither forgets the hold nor skips the rules."""
+    namespace = f"{remote.prefix}-prod"
+    approvals = tmp_path / "approvals"
+    approvals.write_text("# commits released from a risk hold\n")
+    first = start_controller("--repo", remote.url, "--interval", "1s", "--kubeconfig", kubeconfig, name="first")
+    first.wait_converged(git(remote.work, "rev-parse", "HEAD"))
+    gpu = clients(remote.work, kubeconfig)["gpu"]
+    core = k8s.CoreV1Api(api_client("gpu"))
+    pods_admitted(core, namespace)
+    core.create_namespaced_pod(namespace, pod("training", cpu="2", memory="1Gi"))
+
+    def used_cpu() -> Fraction:
+        quota = gpu.get("ResourceQuota", namespace, "environment-quota")
+        return parse_quantity(quota.get("status", {}).get("used", {}).get("requests.cpu", "0") if quota else "0")
+
+    first.wait_for(lambda: used_cpu() >= 2, 30, "the quota to count the pod's 2 CPUs")
+    held = remote.edit("environments/prod.yaml", 'cpu: "64"', 'cpu: "1"')
+    first.wait_for(lambda: (s := first.status())["heldRevision"] and s, 30, "the hold")
+    assert first.terminate() == 0
+
+    # A new process has accepted nothing yet: it judges the branch against what the inventories record.
+    second = start_controller("--repo", remote.url, "--interval", "1s", "--kubeconfig", kubeconfig,
+                              "--approvals", approvals, name="second")
+    status = second.wait_for(lambda: (s := second.status())["heldRevision"] and s, 30, "the hold after a restart")
+    assert status["heldRevision"]["revision"] == held and status["heldRevision"]["cause"] == "risk"
+    quota = gpu.get("ResourceQuota", namespace, "environment-quota")
+    assert quota is not None and quota["spec"]["hard"]["requests.cpu"] == "64"
+
+    approvals.write_text(f"# commits released from a risk hold\n{held[:12]}  # lowered on purpose\n")
+    second.wait_converged(held)
+    quota = gpu.get("ResourceQuota", namespace, "environment-quota")
+    assert quota is not None and quota["spec"]["hard"]["requests.cpu"] == "1"
+    assert second.status()["heldRevision"] is None
+    assert second.terminate() == 0
