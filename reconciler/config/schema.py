@@ -13,6 +13,7 @@ from typing import Any
 import jsonschema
 from jsonschema.exceptions import ValidationError
 
+from reconciler.config import suggest
 from reconciler.config.located import Document, location_of
 from reconciler.errors import ConfigError
 from reconciler.quantity import parse_quantity
@@ -241,7 +242,8 @@ def _unknown_kind(document: Document) -> ConfigError:
         return ConfigError(where, "kind", "Secrets never live in git: create the Secret in the cluster (or with a "
                            "secrets manager) and reference it by name")
     shown = repr(kind) if isinstance(kind, str) else _describe(kind)
-    return ConfigError(where, "kind", f"unknown kind {shown}; expected one of: {', '.join(KINDS)}")
+    hint = suggest.did_you_mean(kind, KINDS) if isinstance(kind, str) else ""
+    return ConfigError(where, "kind", f"unknown kind {shown}{hint}; expected one of: {', '.join(KINDS)}")
 
 
 def _leaf_errors(document: Document, leaf: ValidationError) -> Iterable[ConfigError]:
@@ -252,8 +254,9 @@ def _leaf_errors(document: Document, leaf: ValidationError) -> Iterable[ConfigEr
     if leaf.validator == "additionalProperties" and isinstance(leaf.instance, dict) and leaf.validator_value is False:
         known = leaf.schema.get("properties", {}) if isinstance(leaf.schema, dict) else {}
         for key in sorted(k for k in leaf.instance if k not in known):
+            hint = suggest.did_you_mean(key, known) if isinstance(key, str) else ""
             yield ConfigError(location_of(body, (*path, key)) or document.location, field_path((*path, key)),
-                              f"unknown field; check its spelling against the schema of {kind}")
+                              f"unknown field{hint}; check its spelling against the schema of {kind}")
         return
     if leaf.validator == "required" and isinstance(leaf.instance, dict):
         for key in leaf.validator_value:
