@@ -11,12 +11,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import NoReturn
 
-from reconciler import config, converge, guardrails_cli, report, report_diff
+from reconciler import cli_flags, cli_render, config, converge, guardrails_cli, report, report_diff
 from reconciler import diff as change_diff
 from reconciler.errors import InvalidRepository, ReconcilerError
 from reconciler.kube.client import ClusterClient
 from reconciler.kube.connect import connect_all
-from reconciler.render import output, render_landscape, tree
 
 EXIT_OK = 0
 EXIT_ERROR = 1
@@ -36,10 +35,11 @@ EPILOG = """\
 examples:
   reconciler validate sample-repo
   reconciler render sample-repo --env prod
-  reconciler render sample-repo --out rendered/ && kubectl apply -R -f rendered/
+  reconciler render sample-repo --cluster gpu | kubectl --context gpu apply -f -
 
   reconciler plan sample-repo --kubeconfig demo/kubeconfig
-  reconciler apply sample-repo --kubeconfig demo/kubeconfig --wait 60
+  reconciler apply sample-repo --kubeconfig demo/kubeconfig --dry-run=server
+  reconciler apply sample-repo --kubeconfig demo/kubeconfig --context gpu=admin@gpu --wait 2m
 
   reconciler diff --base origin/main -o markdown > plan.md
   reconciler status --url http://127.0.0.1:8080
@@ -78,18 +78,7 @@ def _build_parser() -> argparse.ArgumentParser:
     guardrails_cli.add_argument(validate)
     validate.set_defaults(handler=_validate)
 
-    render = commands.add_parser(
-        "render", help="print the Kubernetes objects each environment target needs",
-        description="Render the objects of every environment target (no cluster needed). Output is "
-        "deterministic. With --out, write DIR/<cluster>/<namespace>.yaml for kubectl apply -R -f DIR.",
-    )
-    _repo_argument(render)
-    render.add_argument("--cluster", help="only targets on this cluster")
-    render.add_argument("--env", help="only this environment")
-    render.add_argument("-o", "--output", choices=("yaml", "json"), default="yaml", help="output format")
-    render.add_argument("--out", type=Path, metavar="DIR", help="write one file per cluster and namespace under DIR")
-    guardrails_cli.add_argument(render)
-    render.set_defaults(handler=_render)
+    cli_render.add_command(commands)
 
     plan = commands.add_parser(
         "plan", help="show what apply would change on the clusters",
@@ -110,9 +99,9 @@ def _build_parser() -> argparse.ArgumentParser:
         "parallel; one cluster's failure does not stop the others. Exit 0 when every cluster converged, 1 otherwise.",
     )
     _cluster_arguments(apply)
-    apply.add_argument("--dry-run", action="store_true", help="send every write as a server-side dry run")
-    apply.add_argument("--wait", type=float, default=0.0, metavar="SECONDS",
-                       help="wait up to SECONDS for the agents' rollouts to become ready")
+    cli_flags.add_dry_run(apply, "send every write")
+    apply.add_argument("--wait", type=cli_flags.duration, default=0.0, metavar="DURATION",
+                       help="wait up to DURATION (30s, 2m; a bare number is seconds) for the agents' rollouts")
     apply.add_argument("--revision", default="", help="the git revision recorded in the inventory")
     apply.add_argument("--ignore-change-windows", action="store_true",
                        help="apply even where the Platform's change window is closed or frozen")
@@ -128,6 +117,7 @@ def _cluster_arguments(parser: argparse.ArgumentParser) -> None:
     _repo_argument(parser)
     parser.add_argument("--kubeconfig", type=Path, default=None,
                         help="kubeconfig with the clusters' contexts (default: $KUBECONFIG or ~/.kube/config)")
+    cli_flags.add_context(parser)
     parser.add_argument("--cluster", help="only this cluster (needs no credentials for the others)")
     parser.add_argument("--env", help="only this environment (removed environments are then not considered)")
     parser.add_argument("--allow-mass-delete", action="store_true",
@@ -141,28 +131,12 @@ def _validate(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _render(args: argparse.Namespace) -> int:
-    landscape = config.load_landscape(args.repo, guardrails_cli.offline(args))
-    _check_filters(landscape, args.cluster, args.env)
-    rendered = render_landscape(landscape, landscape.select(args.cluster, args.env))
-    if args.out:
-        written, removed = tree.write_tree(rendered, args.out)
-        count = sum(len(objects) for objects in rendered.values())
-        print(f"wrote {count} objects for {len(rendered)} target(s) in {len(written)} file(s) under {args.out}")
-        for path in removed:
-            print(f"removed {path}: its target is no longer rendered")
-    elif args.output == "json":
-        sys.stdout.write(output.to_json({"targets": rendered}))
-    else:
-        sys.stdout.write(output.to_yaml([o for objects in rendered.values() for o in objects]))
-    return EXIT_OK
-
-
 def _clients(landscape: config.Landscape, args: argparse.Namespace) -> tuple[dict[str, ClusterClient],
                                                                           list[converge.ClusterResult]]:
     """A client per selected cluster; a cluster whose credentials cannot be used fails alone."""
     names = [args.cluster] if args.cluster else sorted(landscape.clusters)
-    clients, unusable = connect_all(landscape.clusters, names, args.kubeconfig)
+    overrides = cli_flags.context_overrides(args.context, args.cluster, landscape.clusters)
+    clients, unusable = connect_all(cli_flags.with_contexts(landscape.clusters, overrides), names, args.kubeconfig)
     failed = [converge.ClusterResult(name, errors=[str(error)]) for name, error in sorted(unusable.items())]
     return clients, failed
 
@@ -172,7 +146,7 @@ def _connected(args: argparse.Namespace) -> tuple[config.Landscape, dict[str, Cl
     """The landscape validated against the guardrails of the clusters it reaches, and their clients; a cluster
     that cannot be connected to or read fails alone."""
     landscape = config.load_landscape(args.repo, guardrails_cli.offline(args))
-    _check_filters(landscape, args.cluster, args.env)
+    cli_flags.check_filters(landscape, args.cluster, args.env)
     clients, failed = _clients(landscape, args)
     landscape, installed = guardrails_cli.installed(args, landscape, clients)
     for name, error in installed.failed.items():
@@ -223,7 +197,7 @@ class _Progress:
 def _apply(args: argparse.Namespace) -> int:
     landscape, clients, failed = _connected(args)
     targets = landscape.select(args.cluster, args.env)
-    options = converge.ConvergeOptions(dry_run=args.dry_run, allow_mass_delete=args.allow_mass_delete,
+    options = converge.ConvergeOptions(dry_run=args.dry_run == "server", allow_mass_delete=args.allow_mass_delete,
                                        revision=args.revision, wait_seconds=args.wait,
                                        ignore_change_windows=args.ignore_change_windows)
     results = failed + converge.converge(landscape, clients, options, targets, _Progress(),
@@ -232,7 +206,7 @@ def _apply(args: argparse.Namespace) -> int:
     if args.output == "json":
         sys.stdout.write(report.as_json(results))
     else:
-        heading = "Dry run (nothing written)" if args.dry_run else "Applied"
+        heading = "Dry run (nothing written)" if args.dry_run == "server" else "Applied"
         sys.stdout.write(report.text(results, color=_use_color(), heading=heading))
         totals = converge.summary(results)
         print(f"{totals['writes']} write request(s); {totals['errors']} error(s)")
@@ -268,6 +242,7 @@ def _add_diff_command(commands: argparse._SubParsersAction[_Parser]) -> None:
     diff.add_argument("-o", "--output", choices=("text", "markdown", "json"), default="text", help="output format")
     diff.add_argument("--kubeconfig", type=Path, default=None,
                       help="also read live quota usage from the clusters (contexts as in the Cluster documents)")
+    cli_flags.add_context(diff)
     diff.add_argument("--now", type=_timestamp, default=None, metavar="ISO8601",
                       help="the time change windows are checked at (default: now), e.g. 2025-06-02T10:00:00Z")
     guardrails_cli.add_argument(diff)
@@ -282,10 +257,13 @@ def _timestamp(text: str) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def _live_usage(revisions: change_diff.Revisions, kubeconfig: Path) -> dict[str, dict[str, str]]:
+def _live_usage(revisions: change_diff.Revisions, kubeconfig: Path, contexts: list[str],
+                ) -> dict[str, dict[str, str]]:
     usage: dict[str, dict[str, str]] = {}
     names = sorted({target.cluster.name for target in change_diff.quota_targets(revisions)})
-    clients, unusable = connect_all(revisions.after.clusters, names, kubeconfig)
+    clusters = revisions.after.clusters
+    overrides = cli_flags.context_overrides(contexts, None, clusters)
+    clients, unusable = connect_all(cli_flags.with_contexts(clusters, overrides), names, kubeconfig)
     if unusable:
         raise unusable[min(unusable)]
     for name, client in sorted(clients.items()):
@@ -305,7 +283,7 @@ def _diff(args: argparse.Namespace) -> int:
         print(f"{args.repo}: the head revision {args.head} ({invalid.revision.short}) has {len(invalid.errors)} "
               "error(s); fix them before review", file=sys.stderr)
         return EXIT_ERROR
-    usage = _live_usage(revisions, args.kubeconfig) if args.kubeconfig else None
+    usage = _live_usage(revisions, args.kubeconfig, args.context) if args.kubeconfig else None
     result = change_diff.compare(revisions, usage, args.now or datetime.now(UTC))
     if args.output == "json":
         sys.stdout.write(report_diff.as_json(result))
@@ -343,6 +321,7 @@ def _add_access_command(commands: argparse._SubParsersAction[_Parser]) -> None:
     _repo_argument(access)
     access.add_argument("--kubeconfig", type=Path, default=None,
                         help="check the clusters too (contexts as in the Cluster documents)")
+    cli_flags.add_context(access)
     access.add_argument("--cluster", help="only targets on this cluster")
     access.add_argument("--env", help="only this environment")
     access.add_argument("-o", "--output", choices=("text", "markdown", "json"), default="text", help="output format")
@@ -353,11 +332,13 @@ def _access(args: argparse.Namespace) -> int:
     from reconciler import access_live, report_access
 
     landscape = config.load_landscape(args.repo)
-    _check_filters(landscape, args.cluster, args.env)
+    cli_flags.check_filters(landscape, args.cluster, args.env)
     targets = landscape.select(args.cluster, args.env)
     clients, unusable = None, {}
     if args.kubeconfig:
-        clients, failed = connect_all(landscape.clusters, sorted({t.cluster.name for t in targets}), args.kubeconfig)
+        overrides = cli_flags.context_overrides(args.context, args.cluster, landscape.clusters)
+        clusters = cli_flags.with_contexts(landscape.clusters, overrides)
+        clients, failed = connect_all(clusters, sorted({t.cluster.name for t in targets}), args.kubeconfig)
         unusable = {name: str(error) for name, error in failed.items()}
     try:
         found = access_live.prove_access(landscape, targets, clients, unusable)
@@ -367,14 +348,6 @@ def _access(args: argparse.Namespace) -> int:
     writer = {"json": report_access.as_json, "markdown": report_access.markdown}.get(args.output, report_access.text)
     sys.stdout.write(writer(found))
     return found.exit_code
-
-
-def _check_filters(landscape: config.Landscape, cluster: str | None, environment: str | None) -> None:
-    if cluster is not None and cluster not in landscape.clusters:
-        raise ReconcilerError(f"--cluster {cluster}: no such cluster; known: {', '.join(sorted(landscape.clusters))}")
-    if environment is not None and environment not in landscape.environments:
-        known = ", ".join(sorted(landscape.environments))
-        raise ReconcilerError(f"--env {environment}: no such environment; known: {known}")
 
 
 def _add_controller_commands(commands: argparse._SubParsersAction[_Parser]) -> None:
@@ -503,7 +476,7 @@ def _status(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _build_parser().parse_args(argv)
+    args = _build_parser().parse_args(cli_flags.normalise_argv(sys.argv[1:] if argv is None else argv))
     handler: Callable[[argparse.Namespace], int] = args.handler
     try:
         return handler(args)
