@@ -11,8 +11,19 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import NoReturn
 
-from reconciler import cli_flags, cli_render, config, converge, guardrails_cli, report, report_diff
+from reconciler import (
+    cli_completion,
+    cli_examples,
+    cli_flags,
+    cli_render,
+    config,
+    converge,
+    guardrails_cli,
+    report,
+    report_diff,
+)
 from reconciler import diff as change_diff
+from reconciler import version as build
 from reconciler.errors import InvalidRepository, ReconcilerError
 from reconciler.kube.client import ClusterClient
 from reconciler.kube.connect import connect_all
@@ -67,6 +78,7 @@ def _repo_argument(parser: argparse.ArgumentParser) -> None:
 def _build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="reconciler", description=DESCRIPTION, epilog=EPILOG,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=build.describe())
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     validate = commands.add_parser(
@@ -110,7 +122,34 @@ def _build_parser() -> argparse.ArgumentParser:
     _add_diff_command(commands)
     _add_access_command(commands)
     _add_controller_commands(commands)
+    _add_tool_commands(commands)
+    cli_examples.add_examples(commands)
     return parser
+
+
+def _add_tool_commands(commands: argparse._SubParsersAction[_Parser]) -> None:
+    version = commands.add_parser("version", help="print the reconciler's version",
+                                  description="Print the installed reconciler's version (also on the controller's "
+                                  "/status and as the reconciler_build_info metric).",
+                                  epilog="examples:\n  reconciler version\n  reconciler --version\n",
+                                  formatter_class=argparse.RawDescriptionHelpFormatter)
+    version.set_defaults(handler=_version)
+    completion = commands.add_parser("completion", help="print a shell completion script (bash, zsh, fish)",
+                                     description="Print a completion script for the shell; every command and flag "
+                                     "completes.", epilog=cli_completion.EPILOG,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    completion.add_argument("shell", choices=cli_completion.SHELLS)
+    completion.set_defaults(handler=_completion)
+
+
+def _version(_args: argparse.Namespace) -> int:
+    print(build.describe())
+    return EXIT_OK
+
+
+def _completion(args: argparse.Namespace) -> int:
+    sys.stdout.write(cli_completion.script(_build_parser(), args.shell))
+    return EXIT_OK
 
 
 def _cluster_arguments(parser: argparse.ArgumentParser) -> None:
