@@ -16,6 +16,7 @@ from reconciler import (
     cli_examples,
     cli_flags,
     cli_render,
+    cli_validate,
     config,
     converge,
     guardrails_cli,
@@ -81,15 +82,7 @@ def _build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=build.describe())
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
-    validate = commands.add_parser(
-        "validate", help="check the repository: YAML, schemas, references, semantic checks, policy",
-        description="Check every *.yaml/*.yml file of the repository and report all errors as "
-        "path:line: field: message. Exit 0 when valid, 1 otherwise.",
-    )
-    _repo_argument(validate)
-    guardrails_cli.add_argument(validate)
-    validate.set_defaults(handler=_validate)
-
+    cli_validate.add_command(commands)
     cli_render.add_command(commands)
 
     plan = commands.add_parser(
@@ -162,12 +155,6 @@ def _cluster_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--allow-mass-delete", action="store_true",
                         help="allow a plan that deletes more than the Platform's massDeletePercent of a target")
     guardrails_cli.add_argument(parser)
-
-
-def _validate(args: argparse.Namespace) -> int:
-    landscape = config.load_landscape(args.repo, guardrails_cli.offline(args))
-    print(f"{args.repo}: valid: {landscape.summary()}")
-    return EXIT_OK
 
 
 def _clients(landscape: config.Landscape, args: argparse.Namespace) -> tuple[dict[str, ClusterClient],

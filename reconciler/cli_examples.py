@@ -7,8 +7,6 @@ import argparse
 from typing import Any
 
 EXAMPLES = {
-    "validate": ["reconciler validate sample-repo",
-                 "reconciler validate sample-repo/environments/prod.yaml sample-repo/teams   # files and folders"],
     "plan": ["reconciler plan sample-repo --kubeconfig demo/kubeconfig",
              "reconciler plan sample-repo --kubeconfig demo/kubeconfig --env prod -o markdown",
              "reconciler plan sample-repo --kubeconfig demo/kubeconfig --context gpu=admin@gpu"],
