@@ -65,7 +65,8 @@ def with_contexts(clusters: Mapping[str, Cluster], overrides: Mapping[str, str])
     """The clusters, each connecting through its overriding context where one was given."""
     return {
         name: dataclasses.replace(cluster, connection=dataclasses.replace(
-            cluster.connection, context=overrides[name], in_cluster=False, kubeconfig_secret=None))
+            cluster.connection, context=overrides[name], in_cluster=False, kubeconfig_secret=None,
+            context_location=None))
         if name in overrides else cluster
         for name, cluster in clusters.items()
     }

@@ -56,11 +56,21 @@ def text(results: list[ClusterResult], color: bool = False, verbose: bool = Fals
         lines.extend(f"  agent {h.target}: {h.state} ({h.detail})" for h in result.health)
     totals = {a: sum(len(t.by_action(a)) for r in results for t in r.targets) for a in ACTIONS}
     shown = [(a, n) for a, n in totals.items() if n or a in ("create", "update", "delete")]
-    if heading == "Plan":
-        lines.append("Plan: " + ", ".join(f"{n} to {a}" for a, n in shown) + ".")
-    else:
-        lines.append(f"{heading}: " + ", ".join(f"{n} {PAST[a]}" for a, n in shown) + ".")
+    counted = ", ".join(f"{n} to {a}" for a, n in shown) if heading == "Plan" else \
+        ", ".join(f"{n} {PAST[a]}" for a, n in shown)
+    failed = [r.cluster for r in results if r.errors and not r.targets]
+    lines.append(f"{heading}: {_failed_clusters(failed, len(results))}{counted if len(failed) < len(results) else ''}.")
     return "\n".join(lines) + "\n"
+
+
+def _failed_clusters(failed: list[str], total: int) -> str:
+    """A summary never reads as "nothing to do" for clusters that were never read."""
+    if not failed:
+        return ""
+    named = f"{len(failed)} of {total} cluster(s) failed ({', '.join(failed)}), see the errors above"
+    if len(failed) == total:
+        return f"{named}; nothing is known of their changes"
+    return f"{named}; on the others "
 
 
 def as_dict(results: list[ClusterResult]) -> dict[str, Any]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import builtins
 import json
+import re
 import threading
 from typing import Any
 from urllib.parse import urlencode
@@ -73,7 +74,9 @@ class ClusterClient:
                                                     _request_timeout=TIMEOUT_SECONDS)
             data = response.read()
         except (urllib3.exceptions.HTTPError, OSError) as exc:
-            raise errors.Unreachable(self.name, subject, 0, f"cannot reach {self.server}: {_reason(exc)}") from exc
+            raise errors.Unreachable(self.name, subject, 0, f"cannot reach {self.server}: {_reason(exc)}; check that "
+                                     "the cluster is up and that its kubeconfig context names the right server"
+                                     ) from exc
         except k8s.ApiException as exc:
             raise errors.Unreachable(self.name, subject, 0, f"cannot reach {self.server}: {exc.reason}") from exc
         if not 200 <= response.status < 300:
@@ -147,5 +150,7 @@ class ClusterClient:
 
 
 def _reason(exc: BaseException) -> str:
-    reason = getattr(exc, "reason", None)
-    return str(reason or exc)
+    """The socket's own words (``Connection refused``) rather than urllib3's wrapper of them."""
+    text = str(getattr(exc, "reason", None) or exc)
+    found = re.search(r"\[Errno -?\d+\] ([^'\")]+)", text)
+    return found.group(1).strip() if found else text

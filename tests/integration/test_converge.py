@@ -317,7 +317,8 @@ def test_missing_credentials_for_one_cluster_fail_only_that_cluster(tmp_path: Pa
     capsys.readouterr()
     assert run_cli("apply", repo, "--kubeconfig", partial) == 1
     out = capsys.readouterr().out
-    assert "cannot use context 'gpu'" in out
+    assert "cluster gpu: context 'gpu' (named by clusters/gpu.yaml:" in out
+    assert "is not in kubeconfig" in out and "it has: shared. Fix the Cluster's context, or pass --context" in out
     assert clients(repo, kubeconfig)["shared"].get("Deployment", "q-dev", "ml-agent") is not None
 
 
