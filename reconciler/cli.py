@@ -15,6 +15,7 @@ from reconciler import (
     cli_completion,
     cli_examples,
     cli_flags,
+    cli_managed,
     cli_render,
     cli_validate,
     config,
@@ -107,7 +108,10 @@ def _build_parser() -> argparse.ArgumentParser:
     cli_flags.add_dry_run(apply, "send every write")
     apply.add_argument("--wait", type=cli_flags.duration, default=0.0, metavar="DURATION",
                        help="wait up to DURATION (30s, 2m; a bare number is seconds) for the agents' rollouts")
-    apply.add_argument("--revision", default="", help="the git revision recorded in the inventory")
+    apply.add_argument("--revision", default="", help="the git revision recorded in the inventory (default: the "
+                       "repository's HEAD commit)")
+    apply.add_argument("--force", action="store_true", help="also apply to targets the in-cluster controller "
+                       "manages at a revision this one does not contain (it would revert them)")
     apply.add_argument("--ignore-change-windows", action="store_true",
                        help="apply even where the Platform's change window is closed or frozen")
     apply.add_argument("-o", "--output", choices=("text", "json"), default="text", help="output format")
@@ -223,9 +227,11 @@ class _Progress:
 def _apply(args: argparse.Namespace) -> int:
     landscape, clients, failed = _connected(args)
     targets = landscape.select(args.cluster, args.env)
+    revision = args.revision or cli_managed.head_revision(args.repo)
     options = converge.ConvergeOptions(dry_run=args.dry_run == "server", allow_mass_delete=args.allow_mass_delete,
-                                       revision=args.revision, wait_seconds=args.wait,
-                                       ignore_change_windows=args.ignore_change_windows)
+                                       revision=revision, wait_seconds=args.wait,
+                                       ignore_change_windows=args.ignore_change_windows,
+                                       guard=None if args.force else cli_managed.guard(args.repo, revision))
     results = failed + converge.converge(landscape, clients, options, targets, _Progress(),
                                          scoped=args.env is not None)
     results.sort(key=lambda r: r.cluster)
