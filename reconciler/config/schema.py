@@ -145,6 +145,21 @@ def _inline(node: Any, document: dict[str, Any], documents: dict[str, dict[str, 
     return {**resolved, **siblings}
 
 
+# Beside a format the reconciler checks itself, these restate it for editors and other validators, which ignore
+# custom formats; dropped here so that a wrong value gets the format's one precise message, not three.
+_EDITOR_KEYWORDS = ("pattern", "multipleOf", "minimum")
+
+
+def _editor_keywords_dropped(node: Any) -> Any:
+    if isinstance(node, list):
+        return [_editor_keywords_dropped(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    formatted = "format" in node
+    return {key: _editor_keywords_dropped(value) for key, value in node.items()
+            if not (formatted and key in _EDITOR_KEYWORDS)}
+
+
 @functools.cache
 def _validators() -> dict[str, jsonschema.Draft202012Validator]:
     """One validator per kind, built once per process."""
@@ -155,7 +170,7 @@ def _validators() -> dict[str, jsonschema.Draft202012Validator]:
     validators = {}
     for kind in KINDS:
         schema = _schema_text(kind)
-        inlined = _inline(schema, schema, documents)
+        inlined = _editor_keywords_dropped(_inline(schema, schema, documents))
         inlined.pop("$defs", None)
         validators[kind] = jsonschema.Draft202012Validator(inlined, format_checker=checker)
     return validators
