@@ -16,6 +16,7 @@ from reconciler import (
     cli_examples,
     cli_flags,
     cli_managed,
+    cli_output,
     cli_render,
     cli_validate,
     config,
@@ -115,6 +116,8 @@ def _build_parser() -> argparse.ArgumentParser:
     apply.add_argument("--ignore-change-windows", action="store_true",
                        help="apply even where the Platform's change window is closed or frozen")
     apply.add_argument("-o", "--output", choices=("text", "json"), default="text", help="output format")
+    apply.add_argument("-v", "--verbose", action="store_true", help="list every object written (default: a "
+                       "summary per target)")
     apply.set_defaults(handler=_apply)
     _add_diff_command(commands)
     _add_access_command(commands)
@@ -239,9 +242,11 @@ def _apply(args: argparse.Namespace) -> int:
         sys.stdout.write(report.as_json(results))
     else:
         heading = "Dry run (nothing written)" if args.dry_run == "server" else "Applied"
-        sys.stdout.write(report.text(results, color=_use_color(), heading=heading))
+        sys.stdout.write(report.text(results, color=_use_color(), heading=heading, listed=args.verbose))
         totals = converge.summary(results)
         print(f"{totals['writes']} write request(s); {totals['errors']} error(s)")
+        if args.dry_run == "server":
+            print(cli_output.dry_run_checked(results))
     return EXIT_OK if all(r.ok for r in results) else EXIT_ERROR
 
 

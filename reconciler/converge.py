@@ -65,6 +65,7 @@ class ClusterResult:
     health: list[AgentHealth] = field(default_factory=list)
     quotas: dict[str, quota_usage.Usage] = field(default_factory=dict)  # per namespace, as read before converging
     writes: int = 0
+    dry_run_checked: tuple[int, int] = (0, 0)  # objects the server dry-ran, of those to write
     reads: int = 0
     waited: bool = False  # --wait: agents that are not ready in time make the result fail
 
@@ -290,6 +291,7 @@ def _prepare(client: ClusterClient, landscape: Landscape, targets: tuple[Target,
             state.system_namespace_exists = True
         prepared.failures = preflight.check(client, result.targets, options.workers,
                                             scratch=state.system_namespace_exists)
+        result.dry_run_checked = preflight.checkable(result.targets, state.system_namespace_exists)
         prepared.state = state
     except KubeError as error:
         result.errors.append(str(error))

@@ -36,8 +36,10 @@ def _change_lines(change: Change, color: bool) -> list[str]:
     return lines
 
 
-def text(results: list[ClusterResult], color: bool = False, verbose: bool = False, heading: str = "Plan") -> str:
-    """The plan (``heading="Plan"``) or what was done (e.g. ``"Applied"``, ``"Dry run"``), per cluster and target."""
+def text(results: list[ClusterResult], color: bool = False, verbose: bool = False, heading: str = "Plan",
+         listed: bool = True) -> str:
+    """The plan (``heading="Plan"``) or what was done (e.g. ``"Applied"``, ``"Dry run"``), per cluster and target;
+    without ``listed``, counts per target only (warnings, refusals and holds are always shown)."""
     lines: list[str] = []
     for result in results:
         lines.append(_paint(f"cluster {result.cluster}", "1", color))
@@ -46,7 +48,7 @@ def text(results: list[ClusterResult], color: bool = False, verbose: bool = Fals
         for target in result.targets:
             label = f"{target.namespace} ({target.environment}{', removed' if target.removed else ''})"
             lines.append(f"  {label}: {_counts(target)}")
-            for change in target.changes:
+            for change in target.changes if listed else ():
                 if change.action != "unchanged" or verbose:
                     lines.extend(_change_lines(change, color))
             lines.extend(_paint(f"    warning: {w}", "33", color) for w in target.warnings)
@@ -128,7 +130,8 @@ def markdown(results: list[ClusterResult]) -> str:
                       "", "```diff"]
             for change in target.changes:
                 if change.action != "unchanged":
-                    lines.extend(_change_lines(change, False))
+                    # a diff block colours only lines that start with + or -: no indentation before them
+                    lines.extend(line.removeprefix("    ") for line in _change_lines(change, False))
             lines += [f"! warning: {w}" for w in target.warnings] + [f"! refused: {r}" for r in target.refusals]
             lines += [f"! held: {target.held}"] if target.held else []
             lines += ["```", "</details>"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -260,11 +261,15 @@ def test_one_unreachable_cluster_does_not_stop_the_other(
 
 
 
-def test_dry_run_changes_nothing(tmp_path: Path, kubeconfig: Path) -> None:
+def test_dry_run_changes_nothing(tmp_path: Path, kubeconfig: Path, capsys: pytest.CaptureFixture[str]) -> None:
     repo = private_repo(tmp_path, "n")
     cluster = clients(repo, kubeconfig)
     before = {name: quiet_writes(c) for name, c in cluster.items()}
+    capsys.readouterr()
     assert run_cli("apply", repo, "--kubeconfig", kubeconfig, "--dry-run") == 0
+    out = capsys.readouterr().out
+    checked = re.search(r"the API servers checked (all )?(\d+)( of (\d+))? object\(s\) to write", out)
+    assert checked is not None and int(checked.group(2)) > 0
     assert cluster["shared"].get("Namespace", None, "n-dev") is None
     assert {name: write_requests(c) for name, c in cluster.items()} == before
     assert run_cli("plan", repo, "--kubeconfig", kubeconfig) == 2

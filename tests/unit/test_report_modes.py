@@ -1,0 +1,39 @@
+"""Reports for people and for GitHub: Markdown diff lines start with their sign (GitHub colours only those); apply
+prints a summary per target unless -v; a dry run says how many objects the servers checked."""
+
+from __future__ import annotations
+
+from reconciler import cli_output, report
+from reconciler.converge import ClusterResult
+from reconciler.inventory import ObjectRef
+from reconciler.plan import Change, TargetPlan
+
+QUOTA = {"apiVersion": "v1", "kind": "ResourceQuota", "metadata": {"name": "q", "namespace": "ml-dev"}}
+
+
+def _results() -> list[ClusterResult]:
+    target = TargetPlan("shared", "ml-dev", "dev")
+    target.changes.append(Change("create", ObjectRef("ResourceQuota", "ml-dev", "q"), desired=QUOTA))
+    return [ClusterResult("shared", targets=[target])]
+
+
+def test_markdown_diff_lines_start_with_their_sign() -> None:
+    lines = report.markdown(_results()).splitlines()
+    assert "+ ResourceQuota/ml-dev/q" in lines
+    assert not [line for line in lines if line.startswith(" ") and line.strip().startswith("+")]
+
+
+def test_apply_text_is_a_summary_unless_listed() -> None:
+    summary = report.text(_results(), heading="Applied", listed=False)
+    assert "ml-dev (dev):" in summary
+    assert "ResourceQuota/ml-dev/q" not in summary
+    assert "ResourceQuota/ml-dev/q" in report.text(_results(), heading="Applied", listed=True)
+
+
+def test_a_dry_run_says_how_many_objects_the_servers_checked() -> None:
+    results = _results()
+    results[0].dry_run_checked = (3, 36)
+    line = cli_output.dry_run_checked(results)
+    assert line.startswith("the API servers checked 3 of 36 object(s) to write (server-side dry run); the other 33 ")
+    results[0].dry_run_checked = (36, 36)
+    assert cli_output.dry_run_checked(results).startswith("the API servers checked all 36 object(s)")
