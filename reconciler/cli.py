@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import threading
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -212,30 +211,17 @@ def _plan(args: argparse.Namespace) -> int:
     return EXIT_PENDING if any(t.pending for r in results for t in r.targets) else EXIT_OK
 
 
-class _Progress:
-    """Prints a line to stderr every few objects, so long converges show they are moving."""
-
-    def __init__(self, every: int = 50) -> None:
-        self.every = every
-        self.count = 0
-        self.lock = threading.Lock()
-
-    def __call__(self, message: str) -> None:
-        with self.lock:
-            self.count += 1
-            if self.count % self.every == 0:
-                print(f"... {self.count} changes done (last: {message})", file=sys.stderr, flush=True)
-
-
 def _apply(args: argparse.Namespace) -> int:
     landscape, clients, failed = _connected(args)
     targets = landscape.select(args.cluster, args.env)
     revision = args.revision or cli_managed.head_revision(args.repo)
+    progress = cli_output.Progress()
     options = converge.ConvergeOptions(dry_run=args.dry_run == "server", allow_mass_delete=args.allow_mass_delete,
                                        revision=revision, wait_seconds=args.wait,
                                        ignore_change_windows=args.ignore_change_windows,
-                                       guard=None if args.force else cli_managed.guard(args.repo, revision))
-    results = failed + converge.converge(landscape, clients, options, targets, _Progress(),
+                                       guard=None if args.force else cli_managed.guard(args.repo, revision),
+                                       on_total=progress.start)
+    results = failed + converge.converge(landscape, clients, options, targets, progress,
                                          scoped=args.env is not None)
     results.sort(key=lambda r: r.cluster)
     if args.output == "json":

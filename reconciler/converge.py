@@ -42,6 +42,7 @@ class ConvergeOptions:
     ignore_change_windows: bool = False
     now: datetime | None = None  # the clock for change windows (tests); the real time when None
     applied_by: str = "cli"  # recorded in each inventory: "controller" for the in-cluster loop
+    on_total: Callable[[int], None] | None = None  # told how many writes and deletes follow, before the first
     guard: Callable[[Inventory | None], str | None] | None = None  # see PlanOptions.guard
 
 
@@ -427,6 +428,9 @@ def converge(landscape: Landscape, clients: dict[str, ClusterClient], options: C
                                      f"server of cluster {', '.join(refused_by)} (see its errors); nothing was "
                                      "written on any cluster")
     writable = [p for p in prepared if p.state is not None and not p.failures and not refused_by]
+    if options.on_total is not None:
+        options.on_total(sum(len(preflight.writes_of(p.result.targets)) + sum(len(t.by_action("delete"))
+                             for t in p.result.targets) for p in writable))
     with ThreadPoolExecutor(max_workers=max(1, len(writable))) as pool:
         list(pool.map(lambda one: _execute(one, landscape, options, progress), writable))
     for one in prepared:
