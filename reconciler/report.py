@@ -36,10 +36,14 @@ def _change_lines(change: Change, color: bool) -> list[str]:
     return lines
 
 
+# What a summary leaves out: the writes that went as planned. Conflicts, deletions and orphans are always listed.
+ROUTINE = ("create", "update", "unchanged")
+
+
 def text(results: list[ClusterResult], color: bool = False, verbose: bool = False, heading: str = "Plan",
          listed: bool = True) -> str:
     """The plan (``heading="Plan"``) or what was done (e.g. ``"Applied"``, ``"Dry run"``), per cluster and target;
-    without ``listed``, counts per target only (warnings, refusals and holds are always shown)."""
+    without ``listed``, counts per target and only the changes that need a reader's attention."""
     lines: list[str] = []
     for result in results:
         lines.append(_paint(f"cluster {result.cluster}", "1", color))
@@ -48,8 +52,8 @@ def text(results: list[ClusterResult], color: bool = False, verbose: bool = Fals
         for target in result.targets:
             label = f"{target.namespace} ({target.environment}{', removed' if target.removed else ''})"
             lines.append(f"  {label}: {_counts(target)}")
-            for change in target.changes if listed else ():
-                if change.action != "unchanged" or verbose:
+            for change in target.changes:
+                if (change.action != "unchanged" or verbose) and (listed or change.action not in ROUTINE):
                     lines.extend(_change_lines(change, color))
             lines.extend(_paint(f"    warning: {w}", "33", color) for w in target.warnings)
             lines.extend(_paint(f"    refused: {r}", "31", color) for r in target.refusals)

@@ -30,6 +30,10 @@ def test_apply_text_is_a_summary_unless_listed() -> None:
     assert "ml-dev (dev):" in summary
     assert "ResourceQuota/ml-dev/q" not in summary
     assert "ResourceQuota/ml-dev/q" in report.text(_results(), heading="Applied", listed=True)
+    results = _results()
+    results[0].targets[0].changes.append(Change("conflict", ObjectRef("ConfigMap", "ml-dev", "c"), desired=QUOTA,
+                                                reason="belongs to environment 'staging'"))
+    assert "x ConfigMap/ml-dev/c\n        belongs to environment 'staging'" in report.text(results, listed=False)
 
 
 def test_a_dry_run_says_how_many_objects_the_servers_checked() -> None:
