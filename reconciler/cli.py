@@ -5,18 +5,30 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import threading
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import NoReturn
 
-from reconciler import config, converge, guardrails_cli, report, report_diff
+from reconciler import (
+    cli_completion,
+    cli_examples,
+    cli_flags,
+    cli_managed,
+    cli_output,
+    cli_render,
+    cli_validate,
+    config,
+    converge,
+    guardrails_cli,
+    report,
+    report_diff,
+)
 from reconciler import diff as change_diff
+from reconciler import version as build
 from reconciler.errors import InvalidRepository, ReconcilerError
 from reconciler.kube.client import ClusterClient
 from reconciler.kube.connect import connect_all
-from reconciler.render import output, render_landscape, tree
 
 EXIT_OK = 0
 EXIT_ERROR = 1
@@ -36,10 +48,11 @@ EPILOG = """\
 examples:
   reconciler validate sample-repo
   reconciler render sample-repo --env prod
-  reconciler render sample-repo --out rendered/ && kubectl apply -R -f rendered/
+  reconciler render sample-repo --cluster gpu | kubectl --context gpu apply -f -
 
   reconciler plan sample-repo --kubeconfig demo/kubeconfig
-  reconciler apply sample-repo --kubeconfig demo/kubeconfig --wait 60
+  reconciler apply sample-repo --kubeconfig demo/kubeconfig --dry-run=server
+  reconciler apply sample-repo --kubeconfig demo/kubeconfig --context gpu=admin@gpu --wait 2m
 
   reconciler diff --base origin/main -o markdown > plan.md
   reconciler status --url http://127.0.0.1:8080
@@ -67,29 +80,11 @@ def _repo_argument(parser: argparse.ArgumentParser) -> None:
 def _build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="reconciler", description=DESCRIPTION, epilog=EPILOG,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=build.describe())
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
-    validate = commands.add_parser(
-        "validate", help="check the repository: YAML, schemas, references, semantic checks, policy",
-        description="Check every *.yaml/*.yml file of the repository and report all errors as "
-        "path:line: field: message. Exit 0 when valid, 1 otherwise.",
-    )
-    _repo_argument(validate)
-    guardrails_cli.add_argument(validate)
-    validate.set_defaults(handler=_validate)
-
-    render = commands.add_parser(
-        "render", help="print the Kubernetes objects each environment target needs",
-        description="Render the objects of every environment target (no cluster needed). Output is "
-        "deterministic. With --out, write DIR/<cluster>/<namespace>.yaml for kubectl apply -R -f DIR.",
-    )
-    _repo_argument(render)
-    render.add_argument("--cluster", help="only targets on this cluster")
-    render.add_argument("--env", help="only this environment")
-    render.add_argument("-o", "--output", choices=("yaml", "json"), default="yaml", help="output format")
-    render.add_argument("--out", type=Path, metavar="DIR", help="write one file per cluster and namespace under DIR")
-    guardrails_cli.add_argument(render)
-    render.set_defaults(handler=_render)
+    cli_validate.add_command(commands)
+    cli_render.add_command(commands)
 
     plan = commands.add_parser(
         "plan", help="show what apply would change on the clusters",
@@ -110,24 +105,57 @@ def _build_parser() -> argparse.ArgumentParser:
         "parallel; one cluster's failure does not stop the others. Exit 0 when every cluster converged, 1 otherwise.",
     )
     _cluster_arguments(apply)
-    apply.add_argument("--dry-run", action="store_true", help="send every write as a server-side dry run")
-    apply.add_argument("--wait", type=float, default=0.0, metavar="SECONDS",
-                       help="wait up to SECONDS for the agents' rollouts to become ready")
-    apply.add_argument("--revision", default="", help="the git revision recorded in the inventory")
+    cli_flags.add_dry_run(apply, "send every write")
+    apply.add_argument("--wait", type=cli_flags.duration, default=0.0, metavar="DURATION",
+                       help="wait up to DURATION (30s, 2m; a bare number is seconds) for the agents' rollouts")
+    apply.add_argument("--revision", default="", help="the git revision recorded in the inventory (default: the "
+                       "repository's HEAD commit)")
+    apply.add_argument("--force", action="store_true", help="also apply to targets the in-cluster controller "
+                       "manages at a revision this one does not contain (it would revert them)")
     apply.add_argument("--ignore-change-windows", action="store_true",
                        help="apply even where the Platform's change window is closed or frozen")
     apply.add_argument("-o", "--output", choices=("text", "json"), default="text", help="output format")
+    apply.add_argument("-v", "--verbose", action="store_true", help="list every object written (default: a "
+                       "summary per target)")
     apply.set_defaults(handler=_apply)
     _add_diff_command(commands)
     _add_access_command(commands)
     _add_controller_commands(commands)
+    _add_tool_commands(commands)
+    cli_examples.add_examples(commands)
     return parser
+
+
+def _add_tool_commands(commands: argparse._SubParsersAction[_Parser]) -> None:
+    version = commands.add_parser("version", help="print the reconciler's version",
+                                  description="Print the installed reconciler's version (also on the controller's "
+                                  "/status and as the reconciler_build_info metric).",
+                                  epilog="examples:\n  reconciler version\n  reconciler --version\n",
+                                  formatter_class=argparse.RawDescriptionHelpFormatter)
+    version.set_defaults(handler=_version)
+    completion = commands.add_parser("completion", help="print a shell completion script (bash, zsh, fish)",
+                                     description="Print a completion script for the shell; every command and flag "
+                                     "completes.", epilog=cli_completion.EPILOG,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    completion.add_argument("shell", choices=cli_completion.SHELLS)
+    completion.set_defaults(handler=_completion)
+
+
+def _version(_args: argparse.Namespace) -> int:
+    print(build.describe())
+    return EXIT_OK
+
+
+def _completion(args: argparse.Namespace) -> int:
+    sys.stdout.write(cli_completion.script(_build_parser(), args.shell))
+    return EXIT_OK
 
 
 def _cluster_arguments(parser: argparse.ArgumentParser) -> None:
     _repo_argument(parser)
     parser.add_argument("--kubeconfig", type=Path, default=None,
                         help="kubeconfig with the clusters' contexts (default: $KUBECONFIG or ~/.kube/config)")
+    cli_flags.add_context(parser)
     parser.add_argument("--cluster", help="only this cluster (needs no credentials for the others)")
     parser.add_argument("--env", help="only this environment (removed environments are then not considered)")
     parser.add_argument("--allow-mass-delete", action="store_true",
@@ -135,34 +163,12 @@ def _cluster_arguments(parser: argparse.ArgumentParser) -> None:
     guardrails_cli.add_argument(parser)
 
 
-def _validate(args: argparse.Namespace) -> int:
-    landscape = config.load_landscape(args.repo, guardrails_cli.offline(args))
-    print(f"{args.repo}: valid: {landscape.summary()}")
-    return EXIT_OK
-
-
-def _render(args: argparse.Namespace) -> int:
-    landscape = config.load_landscape(args.repo, guardrails_cli.offline(args))
-    _check_filters(landscape, args.cluster, args.env)
-    rendered = render_landscape(landscape, landscape.select(args.cluster, args.env))
-    if args.out:
-        written, removed = tree.write_tree(rendered, args.out)
-        count = sum(len(objects) for objects in rendered.values())
-        print(f"wrote {count} objects for {len(rendered)} target(s) in {len(written)} file(s) under {args.out}")
-        for path in removed:
-            print(f"removed {path}: its target is no longer rendered")
-    elif args.output == "json":
-        sys.stdout.write(output.to_json({"targets": rendered}))
-    else:
-        sys.stdout.write(output.to_yaml([o for objects in rendered.values() for o in objects]))
-    return EXIT_OK
-
-
 def _clients(landscape: config.Landscape, args: argparse.Namespace) -> tuple[dict[str, ClusterClient],
                                                                           list[converge.ClusterResult]]:
     """A client per selected cluster; a cluster whose credentials cannot be used fails alone."""
     names = [args.cluster] if args.cluster else sorted(landscape.clusters)
-    clients, unusable = connect_all(landscape.clusters, names, args.kubeconfig)
+    overrides = cli_flags.context_overrides(args.context, args.cluster, landscape.clusters)
+    clients, unusable = connect_all(cli_flags.with_contexts(landscape.clusters, overrides), names, args.kubeconfig)
     failed = [converge.ClusterResult(name, errors=[str(error)]) for name, error in sorted(unusable.items())]
     return clients, failed
 
@@ -172,7 +178,7 @@ def _connected(args: argparse.Namespace) -> tuple[config.Landscape, dict[str, Cl
     """The landscape validated against the guardrails of the clusters it reaches, and their clients; a cluster
     that cannot be connected to or read fails alone."""
     landscape = config.load_landscape(args.repo, guardrails_cli.offline(args))
-    _check_filters(landscape, args.cluster, args.env)
+    cli_flags.check_filters(landscape, args.cluster, args.env)
     clients, failed = _clients(landscape, args)
     landscape, installed = guardrails_cli.installed(args, landscape, clients)
     for name, error in installed.failed.items():
@@ -205,37 +211,28 @@ def _plan(args: argparse.Namespace) -> int:
     return EXIT_PENDING if any(t.pending for r in results for t in r.targets) else EXIT_OK
 
 
-class _Progress:
-    """Prints a line to stderr every few objects, so long converges show they are moving."""
-
-    def __init__(self, every: int = 50) -> None:
-        self.every = every
-        self.count = 0
-        self.lock = threading.Lock()
-
-    def __call__(self, message: str) -> None:
-        with self.lock:
-            self.count += 1
-            if self.count % self.every == 0:
-                print(f"... {self.count} changes done (last: {message})", file=sys.stderr, flush=True)
-
-
 def _apply(args: argparse.Namespace) -> int:
     landscape, clients, failed = _connected(args)
     targets = landscape.select(args.cluster, args.env)
-    options = converge.ConvergeOptions(dry_run=args.dry_run, allow_mass_delete=args.allow_mass_delete,
-                                       revision=args.revision, wait_seconds=args.wait,
-                                       ignore_change_windows=args.ignore_change_windows)
-    results = failed + converge.converge(landscape, clients, options, targets, _Progress(),
+    revision = args.revision or cli_managed.head_revision(args.repo)
+    progress = cli_output.Progress()
+    options = converge.ConvergeOptions(dry_run=args.dry_run == "server", allow_mass_delete=args.allow_mass_delete,
+                                       revision=revision, wait_seconds=args.wait,
+                                       ignore_change_windows=args.ignore_change_windows,
+                                       guard=None if args.force else cli_managed.guard(args.repo, revision),
+                                       on_total=progress.start)
+    results = failed + converge.converge(landscape, clients, options, targets, progress,
                                          scoped=args.env is not None)
     results.sort(key=lambda r: r.cluster)
     if args.output == "json":
         sys.stdout.write(report.as_json(results))
     else:
-        heading = "Dry run (nothing written)" if args.dry_run else "Applied"
-        sys.stdout.write(report.text(results, color=_use_color(), heading=heading))
+        heading = "Dry run (nothing written)" if args.dry_run == "server" else "Applied"
+        sys.stdout.write(report.text(results, color=_use_color(), heading=heading, listed=args.verbose))
         totals = converge.summary(results)
         print(f"{totals['writes']} write request(s); {totals['errors']} error(s)")
+        if args.dry_run == "server":
+            print(cli_output.dry_run_checked(results))
     return EXIT_OK if all(r.ok for r in results) else EXIT_ERROR
 
 
@@ -268,6 +265,7 @@ def _add_diff_command(commands: argparse._SubParsersAction[_Parser]) -> None:
     diff.add_argument("-o", "--output", choices=("text", "markdown", "json"), default="text", help="output format")
     diff.add_argument("--kubeconfig", type=Path, default=None,
                       help="also read live quota usage from the clusters (contexts as in the Cluster documents)")
+    cli_flags.add_context(diff)
     diff.add_argument("--now", type=_timestamp, default=None, metavar="ISO8601",
                       help="the time change windows are checked at (default: now), e.g. 2025-06-02T10:00:00Z")
     guardrails_cli.add_argument(diff)
@@ -282,10 +280,13 @@ def _timestamp(text: str) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def _live_usage(revisions: change_diff.Revisions, kubeconfig: Path) -> dict[str, dict[str, str]]:
+def _live_usage(revisions: change_diff.Revisions, kubeconfig: Path, contexts: list[str],
+                ) -> dict[str, dict[str, str]]:
     usage: dict[str, dict[str, str]] = {}
     names = sorted({target.cluster.name for target in change_diff.quota_targets(revisions)})
-    clients, unusable = connect_all(revisions.after.clusters, names, kubeconfig)
+    clusters = revisions.after.clusters
+    overrides = cli_flags.context_overrides(contexts, None, clusters)
+    clients, unusable = connect_all(cli_flags.with_contexts(clusters, overrides), names, kubeconfig)
     if unusable:
         raise unusable[min(unusable)]
     for name, client in sorted(clients.items()):
@@ -305,7 +306,7 @@ def _diff(args: argparse.Namespace) -> int:
         print(f"{args.repo}: the head revision {args.head} ({invalid.revision.short}) has {len(invalid.errors)} "
               "error(s); fix them before review", file=sys.stderr)
         return EXIT_ERROR
-    usage = _live_usage(revisions, args.kubeconfig) if args.kubeconfig else None
+    usage = _live_usage(revisions, args.kubeconfig, args.context) if args.kubeconfig else None
     result = change_diff.compare(revisions, usage, args.now or datetime.now(UTC))
     if args.output == "json":
         sys.stdout.write(report_diff.as_json(result))
@@ -343,6 +344,7 @@ def _add_access_command(commands: argparse._SubParsersAction[_Parser]) -> None:
     _repo_argument(access)
     access.add_argument("--kubeconfig", type=Path, default=None,
                         help="check the clusters too (contexts as in the Cluster documents)")
+    cli_flags.add_context(access)
     access.add_argument("--cluster", help="only targets on this cluster")
     access.add_argument("--env", help="only this environment")
     access.add_argument("-o", "--output", choices=("text", "markdown", "json"), default="text", help="output format")
@@ -353,11 +355,13 @@ def _access(args: argparse.Namespace) -> int:
     from reconciler import access_live, report_access
 
     landscape = config.load_landscape(args.repo)
-    _check_filters(landscape, args.cluster, args.env)
+    cli_flags.check_filters(landscape, args.cluster, args.env)
     targets = landscape.select(args.cluster, args.env)
     clients, unusable = None, {}
     if args.kubeconfig:
-        clients, failed = connect_all(landscape.clusters, sorted({t.cluster.name for t in targets}), args.kubeconfig)
+        overrides = cli_flags.context_overrides(args.context, args.cluster, landscape.clusters)
+        clusters = cli_flags.with_contexts(landscape.clusters, overrides)
+        clients, failed = connect_all(clusters, sorted({t.cluster.name for t in targets}), args.kubeconfig)
         unusable = {name: str(error) for name, error in failed.items()}
     try:
         found = access_live.prove_access(landscape, targets, clients, unusable)
@@ -367,14 +371,6 @@ def _access(args: argparse.Namespace) -> int:
     writer = {"json": report_access.as_json, "markdown": report_access.markdown}.get(args.output, report_access.text)
     sys.stdout.write(writer(found))
     return found.exit_code
-
-
-def _check_filters(landscape: config.Landscape, cluster: str | None, environment: str | None) -> None:
-    if cluster is not None and cluster not in landscape.clusters:
-        raise ReconcilerError(f"--cluster {cluster}: no such cluster; known: {', '.join(sorted(landscape.clusters))}")
-    if environment is not None and environment not in landscape.environments:
-        known = ", ".join(sorted(landscape.environments))
-        raise ReconcilerError(f"--env {environment}: no such environment; known: {known}")
 
 
 def _add_controller_commands(commands: argparse._SubParsersAction[_Parser]) -> None:
@@ -508,7 +504,7 @@ def _status(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _build_parser().parse_args(argv)
+    args = _build_parser().parse_args(cli_flags.normalise_argv(sys.argv[1:] if argv is None else argv))
     handler: Callable[[argparse.Namespace], int] = args.handler
     try:
         return handler(args)

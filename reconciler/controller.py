@@ -300,7 +300,7 @@ class ClusterWorker:
             return
         drift = self.applied == desired.revision
         targets = desired.landscape.select(cluster=self.name)
-        options = converge.ConvergeOptions(revision=desired.revision)
+        options = converge.ConvergeOptions(revision=desired.revision, applied_by="controller")
         result = converge.converge(desired.landscape, {self.name: client}, options, targets, self._progress)[0]
         outcome = outcome_of(result, desired.revision, time.monotonic() - started, drift)
         retry_in: float | None = None

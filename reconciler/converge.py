@@ -40,6 +40,9 @@ class ConvergeOptions:
     workers: int = 8
     ignore_change_windows: bool = False
     now: datetime | None = None  # the clock for change windows (tests); the real time when None
+    applied_by: str = "cli"  # recorded in each inventory: "controller" for the in-cluster loop
+    on_total: Callable[[int], None] | None = None  # told how many writes and deletes follow, before the first
+    guard: Callable[[Inventory | None], str | None] | None = None  # see PlanOptions.guard
 
 
 @dataclass
@@ -62,6 +65,7 @@ class ClusterResult:
     health: list[AgentHealth] = field(default_factory=list)
     quotas: dict[str, quota_usage.Usage] = field(default_factory=dict)  # per namespace, as read before converging
     writes: int = 0
+    dry_run_checked: tuple[int, int] = (0, 0)  # objects the server dry-ran, of those to write
     reads: int = 0
     waited: bool = False  # --wait: agents that are not ready in time make the result fail
 
@@ -165,7 +169,7 @@ class _Executor:
     def inventory(self, target: TargetPlan, objects: set[ObjectRef]) -> Inventory:
         return Inventory(target.namespace, target.environment, self.options.revision, self.now(),
                          protected=target.protected, on_remove=target.on_remove, objects=tuple(sorted(objects)),
-                         platform=self.platform)
+                         platform=self.platform, applied_by=self.options.applied_by)
 
     def record(self, target: TargetPlan, objects: set[ObjectRef]) -> Inventory:
         stored = self.inventory(target, objects)
@@ -210,10 +214,17 @@ class _Executor:
         kept = {c.ref for c in target.by_action("keep")}
         final = wanted | survivors | kept
         # Rewritten only when what it says changes: a one-object change writes only that object.
-        if previous is None or set(previous.objects) != final or (previous.protected, previous.on_remove,
-                                                                     previous.environment) != (
-                target.protected, target.on_remove, target.environment):
+        described = (previous.protected, previous.on_remove, previous.environment) if previous else None
+        if previous is None or set(previous.objects) != final or described != (
+                target.protected, target.on_remove, target.environment) or self._new_applier(
+                previous, target, done, survivors):
             self.record(target, final)
+
+    def _new_applier(self, previous: Inventory, target: TargetPlan, done: set[ObjectRef],
+                     survivors: set[ObjectRef]) -> bool:
+        """A run that wrote something records who wrote it and at which revision; a no-op run writes nothing."""
+        changed = bool(done) or any(c.ref not in survivors for c in target.by_action("delete"))
+        return changed and (previous.applied_by, previous.revision) != (self.options.applied_by, self.options.revision)
 
     def stopped(self, target: TargetPlan, applied: set[ObjectRef], failed: ObjectRef, error: KubeError) -> None:
         """A write failed after the dry run passed (a race): the inventory keeps exactly what exists now, and
@@ -278,7 +289,7 @@ def _prepare(client: ClusterClient, landscape: Landscape, targets: tuple[Target,
         desired = {t.key: render_target(t, landscape) for t in targets}
         state = read_cluster(client, desired, landscape.platform.name)
         result.quotas = quota_usage.by_namespace(o for ref, o in state.live.items() if ref.kind == "ResourceQuota")
-        plan_options = PlanOptions(options.allow_mass_delete, landscape.platform.mass_delete_percent)
+        plan_options = PlanOptions(options.allow_mass_delete, landscape.platform.mass_delete_percent, options.guard)
         result.targets = plan_cluster(landscape, client.name, targets, desired, state, plan_options, scoped)
         rolecheck.refuse_dangerous(result.targets, desired, read_cluster_roles(client, rolecheck.names(desired)))
         if not options.ignore_change_windows:
@@ -288,6 +299,7 @@ def _prepare(client: ClusterClient, landscape: Landscape, targets: tuple[Target,
             state.system_namespace_exists = True
         prepared.failures = preflight.check(client, result.targets, options.workers,
                                             scratch=state.system_namespace_exists)
+        result.dry_run_checked = preflight.checkable(result.targets, state.system_namespace_exists)
         prepared.state = state
     except KubeError as error:
         result.errors.append(str(error))
@@ -423,6 +435,9 @@ def converge(landscape: Landscape, clients: dict[str, ClusterClient], options: C
                                      f"server of cluster {', '.join(refused_by)} (see its errors); nothing was "
                                      "written on any cluster")
     writable = [p for p in prepared if p.state is not None and not p.failures and not refused_by]
+    if options.on_total is not None:
+        options.on_total(sum(len(preflight.writes_of(p.result.targets)) + sum(len(t.by_action("delete"))
+                             for t in p.result.targets) for p in writable))
     with ThreadPoolExecutor(max_workers=max(1, len(writable))) as pool:
         list(pool.map(lambda one: _execute(one, landscape, options, progress), writable))
     for one in prepared:

@@ -49,6 +49,7 @@ class Inventory:
     on_remove: str = "orphan"
     objects: tuple[ObjectRef, ...] = field(default_factory=tuple)
     platform: str = ""
+    applied_by: str = ""  # "controller" or "cli"; empty in inventories written before it was recorded
 
 
 def selector(platform: str) -> str:
@@ -70,6 +71,7 @@ def to_configmap(inventory: Inventory) -> dict[str, Any]:
         "onRemove": inventory.on_remove,
         "objects": [str(ref) for ref in sorted(set(inventory.objects))],
         "platform": inventory.platform,
+        "appliedBy": inventory.applied_by,
     }
     return {
         "apiVersion": "v1",
@@ -98,6 +100,7 @@ def from_configmap(configmap: dict[str, Any]) -> Inventory | None:
             objects=tuple(ObjectRef.parse(text) for text in payload.get("objects", [])),
             # Inventories written before the payload named it carry the platform in their label only.
             platform=payload.get("platform") or configmap.get("metadata", {}).get("labels", {}).get(PLATFORM_LABEL, ""),
+            applied_by=str(payload.get("appliedBy", "")),
         )
     except (KeyError, ValueError, TypeError):
         return None

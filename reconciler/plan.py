@@ -8,7 +8,7 @@ applied before and no longer wants (found in the live object's managedFields) is
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -101,6 +101,8 @@ class Plan:
 class PlanOptions:
     allow_mass_delete: bool = False
     mass_delete_percent: int = 25
+    # Why a target may not be written from here (e.g. the controller manages it at a newer revision), or None.
+    guard: Callable[[Inventory | None], str | None] | None = None
 
 
 # -- comparison ------------------------------------------------------------------------------------------------------
@@ -192,6 +194,10 @@ def plan_target(target: Target, desired: list[Object], live: dict[ObjectRef, Obj
                         protected=target.environment.protected)
     wanted = {ObjectRef.of(obj): obj for obj in desired}
     if _refuse_foreign_namespace(target, wanted, live, inventory, result):
+        return result
+    refused = options.guard(inventory) if options.guard is not None else None
+    if refused is not None:
+        result.refusals.append(f"{target.cluster.name}/{target.namespace}: {refused}")
         return result
     taken: list[str] = []
     for ref, obj in wanted.items():

@@ -79,6 +79,16 @@ def as_dry_run(obj: Object, missing: set[str], scratch: bool) -> Object | None:
     return moved
 
 
+def checkable(plans: list[TargetPlan], scratch: bool) -> tuple[int, int]:
+    """(objects a dry run sends to the server, objects to write): objects of a new namespace cannot be checked
+    without the scratch namespace, so a dry run says how many the server really saw."""
+    writes = writes_of(plans)
+    missing = new_namespaces(plans)
+    sent = sum(1 for _, change in writes if change.desired is not None
+               and as_dry_run(change.desired, missing, scratch) is not None)
+    return sent, len(writes)
+
+
 def check(client: ClusterClient, plans: list[TargetPlan], workers: int = 8,
           scratch: bool = True) -> list[DryRunFailure]:
     """Dry-run every write of ``plans`` on one cluster, in parallel; the failures, in apply order."""

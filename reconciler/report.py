@@ -36,8 +36,14 @@ def _change_lines(change: Change, color: bool) -> list[str]:
     return lines
 
 
-def text(results: list[ClusterResult], color: bool = False, verbose: bool = False, heading: str = "Plan") -> str:
-    """The plan (``heading="Plan"``) or what was done (e.g. ``"Applied"``, ``"Dry run"``), per cluster and target."""
+# What a summary leaves out: the writes that went as planned. Conflicts, deletions and orphans are always listed.
+ROUTINE = ("create", "update", "unchanged")
+
+
+def text(results: list[ClusterResult], color: bool = False, verbose: bool = False, heading: str = "Plan",
+         listed: bool = True) -> str:
+    """The plan (``heading="Plan"``) or what was done (e.g. ``"Applied"``, ``"Dry run"``), per cluster and target;
+    without ``listed``, counts per target and only the changes that need a reader's attention."""
     lines: list[str] = []
     for result in results:
         lines.append(_paint(f"cluster {result.cluster}", "1", color))
@@ -47,7 +53,7 @@ def text(results: list[ClusterResult], color: bool = False, verbose: bool = Fals
             label = f"{target.namespace} ({target.environment}{', removed' if target.removed else ''})"
             lines.append(f"  {label}: {_counts(target)}")
             for change in target.changes:
-                if change.action != "unchanged" or verbose:
+                if (change.action != "unchanged" or verbose) and (listed or change.action not in ROUTINE):
                     lines.extend(_change_lines(change, color))
             lines.extend(_paint(f"    warning: {w}", "33", color) for w in target.warnings)
             lines.extend(_paint(f"    refused: {r}", "31", color) for r in target.refusals)
@@ -56,11 +62,21 @@ def text(results: list[ClusterResult], color: bool = False, verbose: bool = Fals
         lines.extend(f"  agent {h.target}: {h.state} ({h.detail})" for h in result.health)
     totals = {a: sum(len(t.by_action(a)) for r in results for t in r.targets) for a in ACTIONS}
     shown = [(a, n) for a, n in totals.items() if n or a in ("create", "update", "delete")]
-    if heading == "Plan":
-        lines.append("Plan: " + ", ".join(f"{n} to {a}" for a, n in shown) + ".")
-    else:
-        lines.append(f"{heading}: " + ", ".join(f"{n} {PAST[a]}" for a, n in shown) + ".")
+    counted = ", ".join(f"{n} to {a}" for a, n in shown) if heading == "Plan" else \
+        ", ".join(f"{n} {PAST[a]}" for a, n in shown)
+    failed = [r.cluster for r in results if r.errors and not r.targets]
+    lines.append(f"{heading}: {_failed_clusters(failed, len(results))}{counted if len(failed) < len(results) else ''}.")
     return "\n".join(lines) + "\n"
+
+
+def _failed_clusters(failed: list[str], total: int) -> str:
+    """A summary never reads as "nothing to do" for clusters that were never read."""
+    if not failed:
+        return ""
+    named = f"{len(failed)} of {total} cluster(s) failed ({', '.join(failed)}), see the errors above"
+    if len(failed) == total:
+        return f"{named}; nothing is known of their changes"
+    return f"{named}; on the others "
 
 
 def as_dict(results: list[ClusterResult]) -> dict[str, Any]:
@@ -118,7 +134,8 @@ def markdown(results: list[ClusterResult]) -> str:
                       "", "```diff"]
             for change in target.changes:
                 if change.action != "unchanged":
-                    lines.extend(_change_lines(change, False))
+                    # a diff block colours only lines that start with + or -: no indentation before them
+                    lines.extend(line.removeprefix("    ") for line in _change_lines(change, False))
             lines += [f"! warning: {w}" for w in target.warnings] + [f"! refused: {r}" for r in target.refusals]
             lines += [f"! held: {target.held}"] if target.held else []
             lines += ["```", "</details>"]

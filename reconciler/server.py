@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from reconciler import statuspage, target_metrics
+from reconciler import version as build
 from reconciler.errors import ReconcilerError
 from reconciler.http_limits import BoundedHTTPServer, Limits
 from reconciler.kube.resources import RESOURCES
@@ -326,6 +327,7 @@ class Status:
         with self._lock:
             return {
                 "state": self.state,
+                "version": build.version(),
                 "source": dict(self.source),
                 "revision": self.revision,
                 "lastBadRevision": self.bad_revision,
@@ -346,6 +348,7 @@ class Status:
             synced = self._synced_once
             head_invalid = bool(self.bad_revision and self.bad_revision["revision"] == self.source["head"])
             held = self.held_revision is not None
+        lines.extend(build.build_info_metric())
         seen: set[str] = set()
         for (name, labels), value in counters:
             if name not in seen:

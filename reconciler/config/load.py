@@ -16,6 +16,7 @@ from typing import Any, NamedTuple
 import yaml
 
 from reconciler.config.gcpause import without_cyclic_gc
+from reconciler.config.ignore import Ignored
 from reconciler.config.located import Document, LocatedDict, LocatedList
 from reconciler.errors import ConfigError, Location
 
@@ -293,16 +294,21 @@ def _unreadable_character(text: str, path: str, exc: yaml.reader.ReaderError) ->
 
 
 def _yaml_files(root: Path) -> Iterator[Path]:
-    """YAML files and symlinked folders (which are not descended into, but checked) under ``root``."""
+    """YAML files and symlinked folders (which are not descended into, but checked) under ``root``, less what
+    its ``.reconcilerignore`` excludes."""
+    ignored = Ignored(root)
     for directory, subdirectories, files in os.walk(root, followlinks=False):
-        visible = sorted(d for d in subdirectories if not d.startswith("."))
-        subdirectories[:] = [d for d in visible if not (Path(directory) / d).is_symlink()]
+        here = Path(directory)
+        visible = sorted(d for d in subdirectories if not d.startswith(".")
+                         and not ignored.folder((here / d).relative_to(root).as_posix()))
+        subdirectories[:] = [d for d in visible if not (here / d).is_symlink()]
         for name in visible:
-            if (Path(directory) / name).is_symlink():
-                yield Path(directory) / name
+            if (here / name).is_symlink():
+                yield here / name
         for name in sorted(files):
-            if name.endswith(YAML_SUFFIXES) and not name.startswith("."):
-                yield Path(directory) / name
+            if (name.endswith(YAML_SUFFIXES) and not name.startswith(".")
+                    and not ignored.file((here / name).relative_to(root).as_posix())):
+                yield here / name
 
 
 def _read_text(file: Path, root: Path, start: Location) -> str | ConfigError:

@@ -76,6 +76,8 @@ class ClusterConnection:
     context: str | None = None
     in_cluster: bool = False
     kubeconfig_secret: KubeconfigSecret | None = None
+    # where the context is named, for errors about it (a --context override has none)
+    context_location: Location | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)

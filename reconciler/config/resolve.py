@@ -14,7 +14,7 @@ from typing import Any, cast
 from reconciler.config import agent_rules, model, rules, semantics
 from reconciler.config.guardrails import DEFAULT as DEFAULT_GUARDRAILS
 from reconciler.config.guardrails import Guardrails
-from reconciler.config.located import Document, LocatedDict, LocatedList
+from reconciler.config.located import Document, LocatedDict, LocatedList, location_of
 from reconciler.config.merge import merge
 from reconciler.errors import ConfigError, Location
 
@@ -154,6 +154,7 @@ class _Resolver:
                     kubeconfig_secret=model.KubeconfigSecret(
                         secret["namespace"], secret["name"], secret.get("key", "kubeconfig"), secret.get("context")
                     ) if secret else None,
+                    context_location=location_of(document.body, ("spec", "connection", "context")),
                 ),
                 node_pools=pools,
                 location=document.location,

@@ -13,6 +13,7 @@ from typing import Any
 import jsonschema
 from jsonschema.exceptions import ValidationError
 
+from reconciler.config import suggest
 from reconciler.config.located import Document, location_of
 from reconciler.errors import ConfigError
 from reconciler.quantity import parse_quantity
@@ -144,6 +145,21 @@ def _inline(node: Any, document: dict[str, Any], documents: dict[str, dict[str, 
     return {**resolved, **siblings}
 
 
+# Beside a format the reconciler checks itself, these restate it for editors and other validators, which ignore
+# custom formats; dropped here so that a wrong value gets the format's one precise message, not three.
+_EDITOR_KEYWORDS = ("pattern", "multipleOf", "minimum")
+
+
+def _editor_keywords_dropped(node: Any) -> Any:
+    if isinstance(node, list):
+        return [_editor_keywords_dropped(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    formatted = "format" in node
+    return {key: _editor_keywords_dropped(value) for key, value in node.items()
+            if not (formatted and key in _EDITOR_KEYWORDS)}
+
+
 @functools.cache
 def _validators() -> dict[str, jsonschema.Draft202012Validator]:
     """One validator per kind, built once per process."""
@@ -154,7 +170,7 @@ def _validators() -> dict[str, jsonschema.Draft202012Validator]:
     validators = {}
     for kind in KINDS:
         schema = _schema_text(kind)
-        inlined = _inline(schema, schema, documents)
+        inlined = _editor_keywords_dropped(_inline(schema, schema, documents))
         inlined.pop("$defs", None)
         validators[kind] = jsonschema.Draft202012Validator(inlined, format_checker=checker)
     return validators
@@ -241,7 +257,8 @@ def _unknown_kind(document: Document) -> ConfigError:
         return ConfigError(where, "kind", "Secrets never live in git: create the Secret in the cluster (or with a "
                            "secrets manager) and reference it by name")
     shown = repr(kind) if isinstance(kind, str) else _describe(kind)
-    return ConfigError(where, "kind", f"unknown kind {shown}; expected one of: {', '.join(KINDS)}")
+    hint = suggest.did_you_mean(kind, KINDS) if isinstance(kind, str) else ""
+    return ConfigError(where, "kind", f"unknown kind {shown}{hint}; expected one of: {', '.join(KINDS)}")
 
 
 def _leaf_errors(document: Document, leaf: ValidationError) -> Iterable[ConfigError]:
@@ -252,8 +269,9 @@ def _leaf_errors(document: Document, leaf: ValidationError) -> Iterable[ConfigEr
     if leaf.validator == "additionalProperties" and isinstance(leaf.instance, dict) and leaf.validator_value is False:
         known = leaf.schema.get("properties", {}) if isinstance(leaf.schema, dict) else {}
         for key in sorted(k for k in leaf.instance if k not in known):
+            hint = suggest.did_you_mean(key, known) if isinstance(key, str) else ""
             yield ConfigError(location_of(body, (*path, key)) or document.location, field_path((*path, key)),
-                              f"unknown field; check its spelling against the schema of {kind}")
+                              f"unknown field{hint}; check its spelling against the schema of {kind}")
         return
     if leaf.validator == "required" and isinstance(leaf.instance, dict):
         for key in leaf.validator_value:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import builtins
 import json
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -110,7 +111,9 @@ class ClusterClient:
                 raise errors.Unreachable(self.name, subject, 0, f"{self.server} did not answer within "
                                          f"{deadline[1]:.0f}s (an API server that cannot reach its etcd hangs like "
                                          "this); retrying with backoff") from exc
-            raise errors.Unreachable(self.name, subject, 0, f"cannot reach {self.server}: {_reason(exc)}") from exc
+            raise errors.Unreachable(self.name, subject, 0, f"cannot reach {self.server}: {_reason(exc)}; check that "
+                                     "the cluster is up and that its kubeconfig context names the right server"
+                                     ) from exc
         except k8s.ApiException as exc:
             raise errors.Unreachable(self.name, subject, 0, f"cannot reach {self.server}: {exc.reason}") from exc
         self._note_auth(response.status)
@@ -206,5 +209,7 @@ def _timed_out(exc: BaseException) -> bool:
 
 
 def _reason(exc: BaseException) -> str:
-    reason = getattr(exc, "reason", None)
-    return str(reason or exc)
+    """The socket's own words (``Connection refused``) rather than urllib3's wrapper of them."""
+    text = str(getattr(exc, "reason", None) or exc)
+    found = re.search(r"\[Errno -?\d+\] ([^'\")]+)", text)
+    return found.group(1).strip() if found else text

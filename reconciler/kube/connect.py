@@ -20,7 +20,7 @@ from kubernetes import config as k8s_config
 from kubernetes.config.config_exception import ConfigException
 
 from reconciler.config.model import Cluster
-from reconciler.kube import identity
+from reconciler.kube import identity, kubeconfig_check
 from reconciler.kube.client import ClusterClient
 from reconciler.kube.credentials import ApiSource
 from reconciler.kube.errors import ConnectionConfigError, KubeError
@@ -57,6 +57,7 @@ def _configuration() -> k8s.Configuration:
 
 
 def _from_kubeconfig(cluster: Cluster, kubeconfig: Path | None, context: str) -> k8s.ApiClient:
+    kubeconfig_check.check(cluster, _kubeconfig_files(kubeconfig), context, explicit=kubeconfig is not None)
     configuration = _configuration()
     try:
         k8s_config.load_kube_config(config_file=str(kubeconfig) if kubeconfig else None, context=context,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -259,11 +260,15 @@ def test_one_unreachable_cluster_does_not_stop_the_other(
 
 
 
-def test_dry_run_changes_nothing(tmp_path: Path, kubeconfig: Path) -> None:
+def test_dry_run_changes_nothing(tmp_path: Path, kubeconfig: Path, capsys: pytest.CaptureFixture[str]) -> None:
     repo = private_repo(tmp_path, "n")
     cluster = clients(repo, kubeconfig)
     before = {name: quiet_writes(c) for name, c in cluster.items()}
+    capsys.readouterr()
     assert run_cli("apply", repo, "--kubeconfig", kubeconfig, "--dry-run") == 0
+    out = capsys.readouterr().out
+    checked = re.search(r"the API servers checked (all )?(\d+)( of (\d+))? object\(s\) to write", out)
+    assert checked is not None and int(checked.group(2)) > 0
     assert cluster["shared"].get("Namespace", None, "n-dev") is None
     assert {name: write_requests(c) for name, c in cluster.items()} == before
     assert run_cli("plan", repo, "--kubeconfig", kubeconfig) == 2
@@ -316,7 +321,8 @@ def test_missing_credentials_for_one_cluster_fail_only_that_cluster(tmp_path: Pa
     capsys.readouterr()
     assert run_cli("apply", repo, "--kubeconfig", partial) == 1
     out = capsys.readouterr().out
-    assert "cannot use context 'gpu'" in out
+    assert "cluster gpu: context 'gpu' (named by clusters/gpu.yaml:" in out
+    assert "is not in kubeconfig" in out and "it has: shared. Fix the Cluster's context, or pass --context" in out
     assert clients(repo, kubeconfig)["shared"].get("Deployment", "q-dev", "ml-agent") is not None
 
 

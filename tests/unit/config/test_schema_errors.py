@@ -62,7 +62,9 @@ def test_unknown_field_points_at_the_misspelt_key(repo: Repo) -> None:
             cpu: "4"
             memroy: 8Gi
         """))
-    assert repo.only_error() == ("environments/staging.yaml:10: spec.quota.memroy: unknown field; check its spelling "
+    assert repo.only_error() == ("environments/staging.yaml:10: spec.quota.memroy: unknown field "
+                                 "(did you mean 'memory'?); "
+                                 "check its spelling "
                                  "against the schema of Environment")
 
 
@@ -79,7 +81,8 @@ def test_unknown_field_next_to_every_known_setting_flags_only_the_typo(repo: Rep
           agent: {replicas: 2}
           quotas: {cpu: "4"}
         """))
-    assert repo.only_error() == ("environments/staging.yaml:17: spec.quotas: unknown field; check its spelling "
+    assert repo.only_error() == ("environments/staging.yaml:17: spec.quotas: unknown field (did you mean 'quota'?); "
+                                 "check its spelling "
                                  "against the schema of Environment")
 
 

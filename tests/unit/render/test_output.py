@@ -62,9 +62,44 @@ def test_render_out_dir_writes_files_kubectl_can_read(tmp_path: Path, capsys: py
     assert "wrote" in capsys.readouterr().out
 
 
-def test_render_prints_yaml_and_json(capsys: pytest.CaptureFixture[str]) -> None:
+def test_render_prints_a_kubernetes_list_in_yaml_and_json(capsys: pytest.CaptureFixture[str]) -> None:
     assert cli.main(["render", str(SAMPLE_REPO), "--env", "dev"]) == 0
-    documents = list(yaml.safe_load_all(capsys.readouterr().out))
-    assert {d["metadata"]["labels"]["reconciler/environment"] for d in documents} == {"dev"}
+    (document,) = yaml.safe_load_all(capsys.readouterr().out)
+    assert (document["apiVersion"], document["kind"]) == ("v1", "List")
+    assert {d["metadata"]["labels"]["reconciler/environment"] for d in document["items"]} == {"dev"}
     assert cli.main(["render", str(SAMPLE_REPO), "--cluster", "gpu", "-o", "json"]) == 0
-    assert list(json.loads(capsys.readouterr().out)["targets"]) == ["gpu/ml-prod"]
+    listed = json.loads(capsys.readouterr().out)
+    assert listed["kind"] == "List" and {o["metadata"].get("namespace") for o in listed["items"]} <= {"ml-prod", None}
+
+
+def test_render_split_keeps_the_grouping_by_target(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["render", str(SAMPLE_REPO), "-o", "json", "--split"]) == 0
+    targets = json.loads(capsys.readouterr().out)["targets"]
+    assert sorted(targets) == ["gpu/ml-prod", "shared/ml-dev", "shared/ml-staging"]
+    assert {value["kind"] for value in targets.values()} == {"List"}
+    assert cli.main(["render", str(SAMPLE_REPO), "--split"]) == 0
+    assert [d["kind"] for d in yaml.safe_load_all(capsys.readouterr().out)] == ["List"] * 3
+
+
+def test_render_of_several_clusters_says_to_render_one_per_context(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["render", str(SAMPLE_REPO)]) == 0
+    assert "belong to 2 clusters (gpu, shared)" in capsys.readouterr().err
+    assert cli.main(["render", str(SAMPLE_REPO), "--cluster", "gpu"]) == 0
+    assert capsys.readouterr().err == ""
+
+
+def test_render_out_prints_the_context_of_each_clusters_folder(tmp_path: Path,
+                                                               capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "rendered"
+    assert cli.main(["render", str(SAMPLE_REPO), "--out", str(out), "--context", "gpu=admin@gpu"]) == 0
+    printed = capsys.readouterr().out
+    assert f"kubectl --context admin@gpu apply -R -f {out / 'gpu'}\n" in printed
+    assert f"kubectl --context shared apply -R -f {out / 'shared'}\n" in printed
+
+
+@pytest.mark.parametrize("value", ["rendered/", "out.yaml"])
+def test_a_folder_given_to_o_points_at_out(value: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        cli.main(["render", str(SAMPLE_REPO), "--output", value])
+    assert exited.value.code == cli.EXIT_USAGE
+    assert f"use --out {value}" in capsys.readouterr().err
