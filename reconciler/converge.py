@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from reconciler import inventory as inv
+from reconciler import kueue_plan as kueue_objects
 from reconciler import plan as planning
 from reconciler import preflight, prerequisites, rolecheck, windows
 from reconciler import quota as quota_usage
@@ -94,14 +95,14 @@ class ClusterState:
 def read_cluster(client: ClusterClient, desired: dict[str, list[Object]], platform: str) -> ClusterState:
     """Live objects labelled as ours, the inventories, and any same-named objects that are not ours."""
     live: dict[ObjectRef, Object] = {}
-    for kind in APPLY_ORDER:
-        for obj in client.list(kind, MANAGED_SELECTOR):
-            live[ObjectRef.of(obj)] = obj
     inventories = {}
     for configmap in client.list("ConfigMap", inv.selector(platform), namespace=inv.SYSTEM_NAMESPACE):
         stored = inv.from_configmap(configmap)
         if stored is not None:
             inventories[stored.namespace] = stored
+    for kind in kueue_objects.kinds_to_read(APPLY_ORDER, desired, inventories):
+        for obj in client.list(kind, MANAGED_SELECTOR):
+            live[ObjectRef.of(obj)] = obj
     missing = [ObjectRef.of(o) for objects in desired.values() for o in objects if ObjectRef.of(o) not in live]
     namespaces: set[str] = set()
     if missing:

@@ -1,0 +1,20 @@
+"""Pure Kueue steps of a plan: which Kueue kinds a cluster is read for, and quota lowered below admitted usage.
+
+Kueue's kinds are read only where they matter (a target wants them, or an inventory holds some), so that a
+cluster without Kueue's CRDs is converged as before, with no request that would fail there.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+
+from reconciler.inventory import Inventory
+from reconciler.kube.client import Object
+from reconciler.render.kueue import KINDS
+
+
+def kinds_to_read(order: Sequence[str], desired: Mapping[str, Iterable[Object]],
+                  inventories: Mapping[str, Inventory]) -> list[str]:
+    wanted = any(o["kind"] in KINDS for objects in desired.values() for o in objects)
+    owned = any(ref.kind in KINDS for stored in inventories.values() for ref in stored.objects)
+    return [kind for kind in order if kind not in KINDS or wanted or owned]
