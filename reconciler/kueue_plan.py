@@ -10,7 +10,12 @@ from collections.abc import Iterable, Mapping, Sequence
 
 from reconciler.inventory import Inventory
 from reconciler.kube.client import Object
+from reconciler.plan import TargetPlan
 from reconciler.render.kueue import KINDS
+
+QUEUE_KINDS = frozenset({"ClusterQueue", "LocalQueue"})
+DRAIN_NOTE = ("drained first (stopPolicy HoldAndDrain: admission stops, admitted workloads are evicted), deleted "
+              "once Kueue reports no admitted workload")
 
 
 def kinds_to_read(order: Sequence[str], desired: Mapping[str, Iterable[Object]],
@@ -18,3 +23,11 @@ def kinds_to_read(order: Sequence[str], desired: Mapping[str, Iterable[Object]],
     wanted = any(o["kind"] in KINDS for objects in desired.values() for o in objects)
     owned = any(ref.kind in KINDS for stored in inventories.values() for ref in stored.objects)
     return [kind for kind in order if kind not in KINDS or wanted or owned]
+
+
+def mark_drains(plans: Iterable[TargetPlan]) -> None:
+    """Say in the plan that a ClusterQueue's removal is a drain, then a delete."""
+    for plan in plans:
+        for change in plan.changes:
+            if change.action == "delete" and change.ref.kind == "ClusterQueue":
+                change.reason = "; ".join(filter(None, (change.reason, DRAIN_NOTE)))
