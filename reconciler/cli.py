@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import NoReturn
 
-from reconciler import config, converge, guardrails_cli, report, report_diff
+from reconciler import config, converge, guardrails_cli, kueue_live, report, report_diff
 from reconciler import diff as change_diff
 from reconciler.errors import InvalidRepository, ReconcilerError
 from reconciler.kube.client import ClusterClient
@@ -291,6 +291,7 @@ def _live_usage(revisions: change_diff.Revisions, kubeconfig: Path) -> dict[str,
     for name, client in sorted(clients.items()):
         try:
             usage.update(change_diff.usage_from_quotas(name, client.list("ResourceQuota", change_diff.QUOTA_SELECTOR)))
+            kueue_live.add_usage(usage, name, revisions.after, client)
         finally:
             client.close()
     return usage

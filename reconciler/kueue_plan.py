@@ -9,16 +9,16 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 
 from reconciler.inventory import Inventory
-from reconciler.kube.client import Object
 from reconciler.plan import TargetPlan
 from reconciler.render.kueue import KINDS
+from reconciler.render.objects import Manifest
 
 QUEUE_KINDS = frozenset({"ClusterQueue", "LocalQueue"})
 DRAIN_NOTE = ("drained first (stopPolicy HoldAndDrain: admission stops, admitted workloads are evicted), deleted "
               "once Kueue reports no admitted workload")
 
 
-def kinds_to_read(order: Sequence[str], desired: Mapping[str, Iterable[Object]],
+def kinds_to_read(order: Sequence[str], desired: Mapping[str, Iterable[Manifest]],
                   inventories: Mapping[str, Inventory]) -> list[str]:
     wanted = any(o["kind"] in KINDS for objects in desired.values() for o in objects)
     owned = any(ref.kind in KINDS for stored in inventories.values() for ref in stored.objects)

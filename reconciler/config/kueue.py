@@ -39,6 +39,15 @@ class KueueQuota:
     location: Location | None = field(default=None, compare=False)
 
 
+def flavor_name(platform: str, pool: str) -> str:
+    """A ResourceFlavor's name: the Platform's, since several Platforms may share a cluster."""
+    return f"{platform}-{pool}"
+
+
+def cluster_queue_name(platform: str, environment: str) -> str:
+    return f"{platform}-{environment}"
+
+
 def enforces_kueue(enforcement: Enforcement) -> bool:
     return enforcement in ("Kueue", "Both")
 

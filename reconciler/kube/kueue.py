@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
+from reconciler.config.model import MANAGED_BY_LABEL, MANAGED_BY_VALUE
 from reconciler.kube.client import ClusterClient, Object
 
 Usage = dict[str, dict[str, str]]  # flavor -> resource -> quantity admitted now
@@ -51,3 +52,7 @@ def drain(client: ClusterClient, name: str, timeout: float, interval: float = 0.
         if count == 0 or time.monotonic() >= deadline:
             return Drain(name, count == 0, count)
         time.sleep(interval)
+
+
+def managed_cluster_queues(client: ClusterClient) -> list[Object]:
+    return client.list("ClusterQueue", f"{MANAGED_BY_LABEL}={MANAGED_BY_VALUE}")

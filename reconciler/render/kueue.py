@@ -12,7 +12,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from reconciler.config.kueue import KueuePool, KueueQuota, enforces_kueue
+from reconciler.config import kueue as kueue_config
+from reconciler.config.kueue import KueuePool, KueueQuota, enforces_kueue, flavor_name
 from reconciler.config.model import (
     MANAGED_BY_LABEL,
     MANAGED_BY_VALUE,
@@ -29,12 +30,8 @@ PRIORITY_LABEL = "kueue.x-k8s.io/priority-class"
 KINDS = ("ResourceFlavor", "WorkloadPriorityClass", "ClusterQueue", "LocalQueue")
 
 
-def flavor_name(platform: str, pool: str) -> str:
-    return f"{platform}-{pool}"
-
-
 def cluster_queue_name(target: Target) -> str:
-    return f"{target.platform}-{target.environment.name}"
+    return kueue_config.cluster_queue_name(target.platform, target.environment.name)
 
 
 def priority_class_name(platform: str, priority: int) -> str:

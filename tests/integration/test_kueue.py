@@ -148,7 +148,8 @@ def test_jobs_are_admitted_within_quota_borrow_from_the_cohort_and_wait_beyond_i
 
 
 def test_removing_an_environment_with_admitted_workloads_drains_then_deletes(
-        tmp_path: Path, kubeconfig: Path, control_plane: controlplane.TestEnv, kueue_on_gpu: kueue.Running) -> None:
+        tmp_path: Path, kubeconfig: Path, control_plane: controlplane.TestEnv, kueue_on_gpu: kueue.Running,
+        capsys: pytest.CaptureFixture[str]) -> None:
     repo = kueue_repo(tmp_path, "kd")
     assert run_cli("apply", repo, "--kubeconfig", kubeconfig) == 0
     gpu = cluster_clients(repo, kubeconfig)["gpu"]
@@ -157,6 +158,11 @@ def test_removing_an_environment_with_admitted_workloads_drains_then_deletes(
     polling.until(lambda: admitted(api, "kd-staging", running), 60, "Kueue to admit staging's job")
 
     (repo / "environments" / "staging.yaml").unlink()
+    edit(repo, "environments/prod.yaml", ", borrowingLimit: {gpu: 1}", "")  # nothing left in the cohort to borrow
+    capsys.readouterr()
+    assert run_cli("plan", repo, "--kubeconfig", kubeconfig) in (0, 2)
+    shown = capsys.readouterr().out
+    assert "ClusterQueue/platform-kd-staging" in shown and "drained first (stopPolicy HoldAndDrain" in shown, shown
     started = time.monotonic()
     assert run_cli("apply", repo, "--kubeconfig", kubeconfig) == 0
     assert time.monotonic() - started < 60, "the removal must not hang on the ClusterQueue's finalizer"
