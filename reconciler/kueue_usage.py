@@ -38,8 +38,15 @@ def usage_from_cluster_queues(cluster: str, landscape: Landscape, queues: Iterab
         for flavor in queue.get("status", {}).get("flavorsUsage", []):
             pool = pools.get(flavor.get("name", ""))
             for resource in flavor.get("resources", []) if pool else ():
-                used[key(pool or "", resource["name"])] = str(resource.get("total", "0"))
+                used[key(pool or "", resource["name"])] = _own(resource)
     return usage
+
+
+def _own(resource: dict[str, Any]) -> str:
+    """Admitted within the queue's own quota: the total less what it borrowed from the cohort (borrowing above
+    the nominal quota is allowed; being above it on one's own is what a lowered quota causes)."""
+    own = parse_quantity(resource.get("total", "0")) - parse_quantity(resource.get("borrowed", "0"))
+    return str(own.numerator // own.denominator) if own.denominator == 1 else str(float(own))
 
 
 def merge(usage: Usage, more: Usage) -> Usage:
@@ -61,5 +68,5 @@ def below_usage(before: Environment | None, after: Environment, used: dict[str, 
             if previous == nominal or admitted is None:
                 continue
             if parse_quantity(nominal) < parse_quantity(admitted):
-                found.append(f"{resource} on {name} {nominal} < {admitted} admitted")
+                found.append(f"{resource} on {name} {nominal} < {admitted} admitted within its own quota")
     return found

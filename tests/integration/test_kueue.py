@@ -8,6 +8,7 @@ has 2 and shares the cohort. Jobs are created suspended with the queue label, as
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,11 +17,15 @@ from typing import Any
 import pytest
 from kubernetes import client as k8s
 
+from reconciler import risk_hold
+from reconciler.config import load_landscape
 from reconciler.kube.client import ClusterClient
+from reconciler.kube.connect import connect
 from testenv import build, clients, controlplane, kueue, polling
 
 from .support import clients as cluster_clients
 from .support import edit, private_repo, run_cli
+from .test_diff_live import _git as git
 
 pytestmark = pytest.mark.integration
 
@@ -114,8 +119,12 @@ def gpu_usage(client: ClusterClient, name: str, flavor: str) -> dict[str, str]:
 
 
 def test_jobs_are_admitted_within_quota_borrow_from_the_cohort_and_wait_beyond_it(
-        tmp_path: Path, kubeconfig: Path, control_plane: controlplane.TestEnv, kueue_on_gpu: kueue.Running) -> None:
+        tmp_path: Path, kubeconfig: Path, control_plane: controlplane.TestEnv, kueue_on_gpu: kueue.Running,
+        capsys: pytest.CaptureFixture[str]) -> None:
     repo = kueue_repo(tmp_path, "kq")
+    git(repo, "init", "-q", "-b", "main")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "landscape with Kueue")
     assert run_cli("apply", repo, "--kubeconfig", kubeconfig) == 0
     gpu = cluster_clients(repo, kubeconfig)["gpu"]
     for kind, name in (("ResourceFlavor", "platform-kq-a100"), ("ResourceFlavor", "platform-kq-cpu"),
@@ -145,6 +154,26 @@ def test_jobs_are_admitted_within_quota_borrow_from_the_cohort_and_wait_beyond_i
     assert "insufficient" in reason and "nvidia.com/gpu" in reason, reason
     assert not admitted(api, "kq-prod", beyond)
     api.close()  # type: ignore[no-untyped-call]
+    lowering_below_admitted_usage_is_flagged_and_held(repo, kubeconfig, capsys)
+
+
+def lowering_below_admitted_usage_is_flagged_and_held(repo: Path, kubeconfig: Path,
+                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    """prod's queue has 2 GPUs admitted within its own quota (and 1 borrowed): a nominal quota of 1 is below it."""
+    base = load_landscape(repo)
+    edit(repo, "environments/prod.yaml", "a100: {gpu: 2,", "a100: {gpu: 1,")
+    git(repo, "commit", "-q", "-am", "prod gives up an A100")
+    capsys.readouterr()
+    assert run_cli("diff", repo, "--base", "HEAD~1", "--kubeconfig", kubeconfig, "-o", "json") == 3
+    document = json.loads(capsys.readouterr().out)
+    [finding] = [f for f in document["findings"] if f["rule"] == "quota-below-usage"]
+    assert finding["target"] == "gpu/kq-prod" and finding["severity"] == "block", finding
+    assert "nvidia.com/gpu on a100 1 < 2 admitted within its own quota" in finding["reason"], finding
+    # The controller's path: the same live read, and the revision is held.
+    head = load_landscape(repo)
+    usage = risk_hold.live_usage(base, head, ["gpu"], lambda cluster: connect(cluster, kubeconfig))
+    hold = risk_hold.judge("HEAD", base, head, usage)
+    assert hold is not None and [f.rule for f in hold.findings] == ["quota-below-usage"]
 
 
 def test_removing_an_environment_with_admitted_workloads_drains_then_deletes(
