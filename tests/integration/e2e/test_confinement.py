@@ -16,7 +16,9 @@ from kubernetes import client as k8s
 
 from reconciler.kube.client import ClusterClient
 from reconciler.kube.errors import Forbidden, KubeError
-from testenv import polling
+from testenv import build, controlplane, polling
+from testenv import clients as testenv_clients
+from testenv import kueue as testenv_kueue
 
 from ..support import api_as_token, clients, private_repo
 from .deployed import SERVICE_ACCOUNT, apply_deploy, install, wait_until_enforced
@@ -300,3 +302,39 @@ def test_the_reconciler_token_cannot_impersonate(cluster: Pair, kubeconfig: Path
     # v1.36 checks constrained impersonation first: "cannot impersonate-on:user-info:list resource secrets ..."
     message = json.loads(refused.value.body)["message"]
     assert f'User "{SERVICE_ACCOUNT}" cannot impersonate' in message and "kube-system" in message, message
+
+
+def test_the_reconciler_writes_only_its_own_kueue_objects(cluster: Pair, control_plane: controlplane.TestEnv) -> None:
+    admin, reconciler = cluster
+    api = testenv_clients.api_client(control_plane, "shared")
+    try:
+        testenv_kueue.install_crds(api, build.ensure_kueue())
+    finally:
+        api.close()  # type: ignore[no-untyped-call]
+    kueue = "kueue.x-k8s.io/v1beta2"
+    mine = {"app.kubernetes.io/managed-by": "reconciler", "reconciler/platform": "conf"}
+    flavor = {"apiVersion": kueue, "kind": "ResourceFlavor",
+              "metadata": {"name": f"conf-{SUFFIX}-a100", "labels": mine}, "spec": {"nodeLabels": {"gpu": "a100"}}}
+    queue = {"apiVersion": kueue, "kind": "ClusterQueue",
+             "metadata": {"name": f"conf-{SUFFIX}-prod", "labels": {**mine, "reconciler/environment": "prod"}},
+             "spec": {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": MANAGED}}}}
+    reconciler.apply(flavor)
+    reconciler.apply(queue)
+    reconciler.merge_patch("ClusterQueue", None, queue["metadata"]["name"], {"spec": {"stopPolicy": "HoldAndDrain"}})
+    assert reconciler.delete("ClusterQueue", None, queue["metadata"]["name"])
+    assert reconciler.delete("ResourceFlavor", None, flavor["metadata"]["name"])
+
+    foreign = f"conf-{SUFFIX}-theirs"
+    admin.apply({**queue, "metadata": {"name": foreign}})
+    denial = "it writes only Kueue objects labelled app.kubernetes.io/managed-by=reconciler, and never one it did not"
+    for attempt in (
+        lambda: reconciler.merge_patch("ClusterQueue", None, foreign, {"spec": {"stopPolicy": "Hold"}}),
+        lambda: reconciler.delete("ClusterQueue", None, foreign),
+        lambda: reconciler.apply({**queue, "metadata": {"name": foreign, "labels": mine}}),  # a take-over
+        lambda: reconciler.apply({**flavor, "metadata": {"name": f"conf-{SUFFIX}-unlabelled"}}),
+    ):
+        with pytest.raises(Forbidden) as refused:
+            attempt()
+        assert POLICY in refused.value.message and denial in refused.value.message, refused.value.message
+    assert admin.get("ClusterQueue", None, foreign) is not None
+    admin.delete("ClusterQueue", None, foreign)
