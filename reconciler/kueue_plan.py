@@ -26,8 +26,25 @@ def kinds_to_read(order: Sequence[str], desired: Mapping[str, Iterable[Manifest]
 
 
 def mark_drains(plans: Iterable[TargetPlan]) -> None:
-    """Say in the plan that a ClusterQueue's removal is a drain, then a delete."""
+    """Say in the plan that a ClusterQueue's removal is a drain, then a delete, and show what a changed
+    ClusterQueue has admitted now beside its change."""
     for plan in plans:
         for change in plan.changes:
-            if change.action == "delete" and change.ref.kind == "ClusterQueue":
-                change.reason = "; ".join(filter(None, (change.reason, DRAIN_NOTE)))
+            if change.ref.kind != "ClusterQueue":
+                continue
+            note = DRAIN_NOTE if change.action == "delete" else admitted_now(change.live or {})
+            if change.action in ("delete", "update") and note:
+                change.reason = "; ".join(filter(None, (change.reason, note)))
+
+
+def admitted_now(live: Manifest) -> str:
+    """``admitted now: a100 nvidia.com/gpu 3 (1 borrowed), ...`` from the live ``status.flavorsUsage``."""
+    parts = []
+    for flavor in live.get("status", {}).get("flavorsUsage", []):
+        for resource in flavor.get("resources", []):
+            total, borrowed = str(resource.get("total", "0")), str(resource.get("borrowed", "0"))
+            if total in ("0", ""):
+                continue
+            lent = f" ({borrowed} borrowed)" if borrowed not in ("0", "") else ""
+            parts.append(f"{flavor['name']} {resource['name']} {total}{lent}")
+    return f"admitted now: {', '.join(parts)}" if parts else ""

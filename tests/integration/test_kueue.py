@@ -169,6 +169,10 @@ def lowering_below_admitted_usage_is_flagged_and_held(repo: Path, kubeconfig: Pa
     [finding] = [f for f in document["findings"] if f["rule"] == "quota-below-usage"]
     assert finding["target"] == "gpu/kq-prod" and finding["severity"] == "block", finding
     assert "nvidia.com/gpu on a100 1 < 2 admitted within its own quota" in finding["reason"], finding
+    capsys.readouterr()
+    assert run_cli("plan", repo, "--kubeconfig", kubeconfig) in (0, 2)
+    shown = capsys.readouterr().out
+    assert "admitted now: platform-kq-a100 nvidia.com/gpu 3 (1 borrowed)" in shown, shown  # beside the change
     # The controller's path: the same live read, and the revision is held.
     head = load_landscape(repo)
     usage = risk_hold.live_usage(base, head, ["gpu"], lambda cluster: connect(cluster, kubeconfig))
