@@ -99,6 +99,10 @@ def queue_errors(environment: str, settings: LocatedDict, quota: KueueQuota | No
             f"queue {queue['name']!r} of environment {environment!r} runs on node pool {pool!r}, which has no Kueue "
             f"quota (spec.kueue.pools has: {known}); add spec.kueue.pools.{pool} with its cpu/memory/gpu")))
     for name, pool in pools.items():
+        if not pool.nominal:
+            errors.append(ConfigError(pool.location or settings.location, f"spec.kueue.pools.{name}", (
+                f"node pool {name!r} of environment {environment!r} has no quota: Kueue would admit nothing on it; "
+                "give it cpu, memory or gpu, or remove the pool")))
         for cluster, known_pools in sorted(cluster_pools.items()):
             if name not in known_pools:
                 errors.append(ConfigError(pool.location or settings.location, f"spec.kueue.pools.{name}", (

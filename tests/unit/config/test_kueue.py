@@ -67,6 +67,15 @@ def test_a_quota_on_a_pool_a_target_cluster_lacks_is_refused(repo: Repo) -> None
     assert "node pool 'h100' is not defined on cluster 'gpu'" in error
 
 
+def test_a_pool_without_quota_is_refused(repo: Repo) -> None:
+    repo.write("platform.yaml", KUEUE_PLATFORM)
+    repo.write("environments/prod.yaml", environment("prod", "{cpu: {cpu: '8'}, a100: {borrowingLimit: {gpu: 1}}}"))
+    repo.remove("environments/dev.yaml")
+    error = repo.only_error()
+    assert error.startswith("environments/prod.yaml:12:")
+    assert "node pool 'a100' of environment 'prod' has no quota: Kueue would admit nothing on it" in error
+
+
 def test_borrowing_above_what_the_cohort_can_lend_is_refused_for_any_resource(repo: Repo) -> None:
     repo.write("platform.yaml", KUEUE_PLATFORM)
     repo.write("environments/prod.yaml", environment(
