@@ -172,7 +172,8 @@ def lowering_below_admitted_usage_is_flagged_and_held(repo: Path, kubeconfig: Pa
     capsys.readouterr()
     assert run_cli("plan", repo, "--kubeconfig", kubeconfig) in (0, 2)
     shown = capsys.readouterr().out
-    assert "admitted now: platform-kq-a100 nvidia.com/gpu 3 (1 borrowed)" in shown, shown  # beside the change
+    # Beside the change: every admitted resource of the queue, the GPUs with what was borrowed.
+    assert "admitted now: " in shown and "platform-kq-a100 nvidia.com/gpu 3 (1 borrowed)" in shown, shown
     # The controller's path: the same live read, and the revision is held.
     head = load_landscape(repo)
     usage = risk_hold.live_usage(base, head, ["gpu"], lambda cluster: connect(cluster, kubeconfig))
