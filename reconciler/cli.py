@@ -21,6 +21,7 @@ from reconciler import (
     config,
     converge,
     guardrails_cli,
+    kueue_live,
     report,
     report_diff,
 )
@@ -292,6 +293,7 @@ def _live_usage(revisions: change_diff.Revisions, kubeconfig: Path, contexts: li
     for name, client in sorted(clients.items()):
         try:
             usage.update(change_diff.usage_from_quotas(name, client.list("ResourceQuota", change_diff.QUOTA_SELECTOR)))
+            kueue_live.add_usage(usage, name, revisions.after, client)
         finally:
             client.close()
     return usage

@@ -14,16 +14,19 @@ from datetime import UTC, datetime
 from typing import Any
 
 from reconciler import inventory as inv
+from reconciler import kueue_plan as kueue_objects
 from reconciler import plan as planning
 from reconciler import preflight, prerequisites, rolecheck, windows
 from reconciler import quota as quota_usage
 from reconciler.config.model import MANAGED_BY_LABEL, MANAGED_BY_VALUE, ORPHANED_ANNOTATION, Landscape, Target
 from reconciler.inventory import Inventory, ObjectRef
 from reconciler.kube import crds as kube_crds
+from reconciler.kube import kueue as kube_kueue
 from reconciler.kube.client import ClusterClient, Object
 from reconciler.kube.errors import KubeError
 from reconciler.kube.guardrails import read_cluster_roles
 from reconciler.plan import PlanOptions, TargetPlan
+from reconciler.render import kueue as render_kueue
 from reconciler.render import render_target
 from reconciler.render.objects import APPLY_ORDER
 
@@ -43,6 +46,7 @@ class ConvergeOptions:
     applied_by: str = "cli"  # recorded in each inventory: "controller" for the in-cluster loop
     on_total: Callable[[int], None] | None = None  # told how many writes and deletes follow, before the first
     guard: Callable[[Inventory | None], str | None] | None = None  # see PlanOptions.guard
+    drain_seconds: float = 60.0  # how long a ClusterQueue may drain before its deletion waits for the next run
 
 
 @dataclass
@@ -97,14 +101,14 @@ class ClusterState:
 def read_cluster(client: ClusterClient, desired: dict[str, list[Object]], platform: str) -> ClusterState:
     """Live objects labelled as ours, the inventories, and any same-named objects that are not ours."""
     live: dict[ObjectRef, Object] = {}
-    for kind in APPLY_ORDER:
-        for obj in client.list(kind, MANAGED_SELECTOR):
-            live[ObjectRef.of(obj)] = obj
     inventories = {}
     for configmap in client.list("ConfigMap", inv.selector(platform), namespace=inv.SYSTEM_NAMESPACE):
         stored = inv.from_configmap(configmap)
         if stored is not None:
             inventories[stored.namespace] = stored
+    for kind in kueue_objects.kinds_to_read(APPLY_ORDER, desired, inventories):
+        for obj in client.list(kind, MANAGED_SELECTOR):
+            live[ObjectRef.of(obj)] = obj
     missing = [ObjectRef.of(o) for objects in desired.values() for o in objects if ObjectRef.of(o) not in live]
     namespaces: set[str] = set()
     if missing:
@@ -149,6 +153,7 @@ def plan_cluster(landscape: Landscape, cluster: str, targets: tuple[Target, ...]
         for namespace, stored in sorted(state.inventories.items()):
             if namespace not in described:
                 plans.append(planning.plan_removed(stored, cluster, state.live, options))
+    kueue_objects.mark_drains(plans)
     return plans
 
 
@@ -202,11 +207,12 @@ class _Executor:
                 self.result.applied.append(f"{change.action} {change.ref}")
                 self.progress(f"{self.result.cluster}: {change.action}d {change.ref}")
         survivors: set[ObjectRef] = set()
+        drained = self.drain_queues(target)
         for change in target.by_action("delete"):
             try:
-                self.client.delete(change.ref.kind, change.ref.namespace or None, change.ref.name,
-                                   dry_run=self.options.dry_run)
-                self.result.deleted.append(str(change.ref))
+                if not self.delete(change.ref, drained):
+                    survivors.add(change.ref)
+                    continue
                 self.progress(f"{self.result.cluster}: deleted {change.ref}")
             except KubeError as error:
                 survivors.add(change.ref)  # stays in the inventory, so the next run retries it
@@ -225,6 +231,30 @@ class _Executor:
         """A run that wrote something records who wrote it and at which revision; a no-op run writes nothing."""
         changed = bool(done) or any(c.ref not in survivors for c in target.by_action("delete"))
         return changed and (previous.applied_by, previous.revision) != (self.options.applied_by, self.options.revision)
+
+    def drain_queues(self, target: TargetPlan) -> bool:
+        """Drain the ClusterQueues this target deletes, before anything of Kueue is deleted (its LocalQueues
+        included, so admitted workloads are evicted through their own queue). False while one still drains."""
+        queues = [c.ref for c in target.by_action("delete") if c.ref.kind == "ClusterQueue"]
+        if self.options.dry_run or not queues:
+            return True
+        for ref in queues:
+            drained = kube_kueue.drain(self.client, ref.name, self.options.drain_seconds)
+            if not drained.drained:
+                self.result.errors.append(
+                    f"cluster {self.result.cluster}: ClusterQueue {ref.name} is draining (stopPolicy HoldAndDrain): "
+                    f"{drained.admitted} workload(s) still admitted after {self.options.drain_seconds:.0f}s; its "
+                    "queues stay in the inventory and the next run deletes them once drained")
+                return False
+        return True
+
+    def delete(self, ref: ObjectRef, queues_drained: bool) -> bool:
+        """Delete one object; False when it is kept for the next run (Kueue's queues while still draining)."""
+        if ref.kind in kueue_objects.QUEUE_KINDS and not queues_drained:
+            return False
+        self.client.delete(ref.kind, ref.namespace or None, ref.name, dry_run=self.options.dry_run)
+        self.result.deleted.append(str(ref))
+        return True
 
     def stopped(self, target: TargetPlan, applied: set[ObjectRef], failed: ObjectRef, error: KubeError) -> None:
         """A write failed after the dry run passed (a race): the inventory keeps exactly what exists now, and
@@ -246,12 +276,11 @@ class _Executor:
         if target.refusals:
             return
         survivors: set[ObjectRef] = set()
+        drained = self.drain_queues(target)
         for change in target.changes:
             try:
-                if change.action == "delete":
-                    self.client.delete(change.ref.kind, change.ref.namespace or None, change.ref.name,
-                                       dry_run=self.options.dry_run)
-                    self.result.deleted.append(str(change.ref))
+                if change.action == "delete" and not self.delete(change.ref, drained):
+                    survivors.add(change.ref)
                 elif change.action == "orphan" and not self.options.dry_run:
                     note = f"{self.now()} environment {target.environment} removed from the repository"
                     self.client.merge_patch(change.ref.kind, change.ref.namespace or None, change.ref.name,
@@ -317,6 +346,9 @@ def _execute(prepared: _Prepared, landscape: Landscape, options: ConvergeOptions
             t.namespace not in state.inventories for t in result.targets if not t.removed)
         if needs_system and not state.system_namespace_exists and not options.dry_run:
             client.apply(inv.system_namespace())
+        # The Platform's flavors and priority classes, before the ClusterQueues that name them.
+        result.applied.extend(f"apply {name}" for name in kube_kueue.apply_shared(
+            client, render_kueue.render_cluster(landscape, client.name), dry_run=options.dry_run))
         by_namespace = {t.namespace: t for t in prepared.targets}
 
         def run(target: TargetPlan) -> None:

@@ -193,7 +193,7 @@ def changed_quota_targets(base: Landscape, head: Landscape) -> list[Target]:
     chosen = []
     for target in head.targets:
         before = base.environments.get(target.environment.name)
-        if before is None or before.quota != target.environment.quota:
+        if before is None or (before.quota, before.kueue) != (target.environment.quota, target.environment.kueue):
             chosen.append(target)
     return chosen
 

@@ -234,17 +234,22 @@ def plan_target(target: Target, desired: list[Object], live: dict[ObjectRef, Obj
     return result
 
 
-# Fields the API server refuses to change (a Deployment's selector names the environment, so a takeOver changes it).
-IMMUTABLE_FIELDS = {"Deployment": ("spec.selector",)}
+# Fields the API server refuses to change (a Deployment's selector names the environment, so a takeOver changes it;
+# Kueue's validation keeps a LocalQueue on its ClusterQueue), and what replacing the object means.
+IMMUTABLE_FIELDS = {
+    "Deployment": (("spec.selector",), "its spec.selector cannot change: it is deleted and created again "
+                   "(its pods restart)"),
+    "LocalQueue": (("spec.clusterQueue",), "its ClusterQueue cannot change: it is deleted and created again "
+                   "(workloads still queued in it must be submitted again)"),
+}
 
 
 def _replace_if_immutable(change: Change) -> Change:
-    immutable = IMMUTABLE_FIELDS.get(change.ref.kind, ())
-    if not any(diff.path.startswith(immutable) for diff in change.diffs):
+    immutable, why = IMMUTABLE_FIELDS.get(change.ref.kind, ((), ""))
+    if not immutable or not any(diff.path.startswith(immutable) for diff in change.diffs):
         return change
     change.replace = True
-    change.reason = "; ".join(filter(None, (change.reason, "its spec.selector cannot change: it is deleted and "
-                                            "created again (its pods restart)")))
+    change.reason = "; ".join(filter(None, (change.reason, why)))
     return change
 
 

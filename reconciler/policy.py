@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import get_args
 
-from reconciler import windows
+from reconciler import kueue_usage, windows
 from reconciler.config.model import Access, Environment, Landscape, Platform, RiskLevel, Team
 from reconciler.quantity import parse_quantity
 
@@ -176,6 +176,8 @@ def _quota_lowered(check: _Assessment, name: str, before: Environment, after: En
 def _quota_below_usage(check: _Assessment, name: str, before: Environment | None, after: Environment,
                        usage: QuotaUsage) -> None:
     changed = {r: v for r, v in after.quota.items() if before is None or before.quota.get(r) != v}
+    if not changed and (before is not None and before.kueue == after.kueue):
+        return
     for cluster, namespace in after.targets:
         key = f"{cluster}/{namespace}"
         used = usage.get(key, {})
@@ -185,6 +187,12 @@ def _quota_below_usage(check: _Assessment, name: str, before: Environment | None
             check.add("quota-below-usage", name, (
                 f"quota of {name} on {key} would be below what runs there now: {_listing(below)}. New pods are "
                 "refused until usage drops; lower usage first or choose a higher quota"), target=key)
+        queued = kueue_usage.below_usage(before, after, used)
+        if queued:
+            check.add("quota-below-usage", name, (
+                f"Kueue quota of {name} on {key} would be below what its ClusterQueue has admitted: "
+                f"{_listing(queued)}. Kueue evicts nothing; it admits no new workload until usage drops. Let "
+                "workloads finish first or choose a higher nominal quota"), target=key)
 
 
 # -- access -------------------------------------------------------------------------------------------------------

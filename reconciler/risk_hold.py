@@ -10,7 +10,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from reconciler import diff, policy
+from reconciler import diff, kueue_live, policy
 from reconciler.config.model import Cluster, Landscape
 from reconciler.errors import ReconcilerError
 from reconciler.kube import events as kube_events
@@ -52,6 +52,7 @@ def live_usage(base: Landscape, head: Landscape, clusters: list[str], connect: C
             continue
         try:
             usage.update(diff.usage_from_quotas(name, client.list("ResourceQuota", diff.QUOTA_SELECTOR)))
+            kueue_live.add_usage(usage, name, head, client)
         except KubeError as error:
             log.warning("cannot read live quota usage", extra={"cluster": name, "error": str(error)})
         finally:

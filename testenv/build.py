@@ -6,7 +6,8 @@ later run only checks that the files exist. ``KUBEBUILDER_ASSETS`` (the envtest 
 that already holds ``etcd`` and ``kube-apiserver`` and skips the build.
 
 kube-scheduler joined the cache after the first three: it has a stamp of its own, so a complete cache made before it
-stays valid and only the scheduler is added to it. kwok, from another module, has a cache of its own (``kwok.py``).
+stays valid and only the scheduler is added to it. kwok and Kueue, from other modules, have caches of their own
+(``kwok.py``, ``kueue.py``).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from testenv import kwok
+from testenv import kueue, kwok
 
 MODULE_DIR = Path(__file__).resolve().parent
 STAMP = ".complete"
@@ -112,6 +113,7 @@ def ensure(log: Log = print) -> Binaries:
     """
     found = find()
     if found is not None and _whole(found):
+        ensure_kueue(log)
         return found
     versions = pinned_versions()
     directory = cache_dir(versions)
@@ -132,9 +134,20 @@ def ensure(log: Log = print) -> Binaries:
     with _locked(_kwok_lock()):
         if kwok.find() is None:
             kwok.build(_go(), lambda name, argv, cwd, env: _run_go(name, argv, cwd, log, env), log)
+    ensure_kueue(log)
     result = find()
     assert result is not None
     return result
+
+
+def ensure_kueue(log: Log = print) -> kueue.Built:
+    """Kueue's manager and CRDs, built once into a cache of their own (only the Kueue tests start it)."""
+    kueue.cache_dir().mkdir(parents=True, exist_ok=True)
+    with _locked(kueue.cache_dir() / ".lock"):
+        found = kueue.find()
+        if found is None:
+            found = kueue.build(_go(), lambda name, argv, cwd, env: _run_go(name, argv, cwd, log, env), log)
+    return found
 
 
 def _kwok_lock() -> Path:

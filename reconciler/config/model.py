@@ -7,6 +7,7 @@ from typing import Any, Literal
 
 from reconciler.config.guardrails import DEFAULT as DEFAULT_GUARDRAILS
 from reconciler.config.guardrails import Guardrails
+from reconciler.config.kueue import Enforcement, KueueQuota
 from reconciler.errors import Location
 
 DEFAULT_ALLOWED_CLUSTER_ROLES = ("view", "edit", "admin")
@@ -55,6 +56,7 @@ class Platform:
     risk_by_environment: dict[str, dict[str, RiskLevel]] = field(default_factory=dict)
     change_windows: tuple[ChangeWindow, ...] = ()
     location: Location | None = None
+    quota_enforcement: Enforcement = "ResourceQuota"  # who enforces quotas: ResourceQuota, Kueue or Both
 
 
 @dataclass(frozen=True)
@@ -176,6 +178,7 @@ class Environment:
     pod_security: PodSecurity = DEFAULT_POD_SECURITY
     # Previous owners whose objects and namespaces this environment may take over: a move made explicit in git.
     take_over: tuple[Owner, ...] = ()
+    kueue: KueueQuota | None = None  # quota per node pool, rendered when the Platform enforces with Kueue
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ import difflib
 from collections.abc import Iterable
 from typing import Any, cast
 
-from reconciler.config import agent_rules, model, rules, semantics
+from reconciler.config import agent_rules, kueue, model, rules, semantics
 from reconciler.config.guardrails import DEFAULT as DEFAULT_GUARDRAILS
 from reconciler.config.guardrails import Guardrails
 from reconciler.config.located import Document, LocatedDict, LocatedList, location_of
@@ -109,6 +109,7 @@ class _Resolver:
             risk_by_environment={k: dict(v) for k, v in risk.get("environments", {}).items()},
             change_windows=windows,
             location=document.location,
+            quota_enforcement=spec.get("quotaEnforcement", "ResourceQuota"),
         )
 
     def installed_roles(self) -> tuple[str, ...]:
@@ -248,6 +249,10 @@ class _Resolver:
         if (document.kind, document.name) not in self.incomplete:
             self.errors.extend(rules.incomplete_agent(document, settings))
         agent = self.agent(document.name, settings, [clusters[c] for c, _ in targets if c in clusters])
+        quota = kueue.resolve(settings)
+        if kueue.enforces_kueue(platform.quota_enforcement):
+            pools = {c: set(clusters[c].node_pools) for c, _ in targets if c in clusters}
+            self.errors.extend(kueue.queue_errors(document.name, settings, quota, pools))
         return model.Environment(
             name=document.name,
             protected=bool(spec.get("protected", False)),
@@ -264,6 +269,7 @@ class _Resolver:
             pod_security=settings.get("podSecurity", model.DEFAULT_POD_SECURITY),
             take_over=tuple(model.Owner(owner["environment"], owner.get("platform", platform.name))
                             for owner in spec.get("takeOver", ())),
+            kueue=quota,
         )
 
     def access(self, settings: LocatedDict, platform: model.Platform, teams: dict[str, model.Team],
@@ -358,6 +364,9 @@ class _Resolver:
                 claimed[key] = (name, where)
                 if key[0] in clusters:
                     targets.append(model.Target(environment, clusters[key[0]], key[1], platform.name))
+        if kueue.enforces_kueue(platform.quota_enforcement):
+            self.errors.extend(kueue.cohort_errors(
+                {name: e.kueue for name, e in environments.items() if e.kueue is not None}))
         for env_name in platform.risk_by_environment:
             if env_name not in environments and self.reportable("Environment", env_name):
                 document = self.named("Platform")[platform.name]

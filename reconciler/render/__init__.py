@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from reconciler.config.gcpause import without_cyclic_gc
 from reconciler.config.model import Landscape, Target
-from reconciler.render import access, agent, namespace
+from reconciler.render import access, agent, kueue, namespace
 from reconciler.render.objects import Manifest, sort_for_apply
 
 
@@ -14,6 +14,7 @@ def render_target(target: Target, landscape: Landscape) -> list[Manifest]:
         *namespace.render(target, landscape.platform),
         *access.render(target, landscape.teams),
         *agent.render(target, landscape.platform),
+        *kueue.render_target(target, landscape),
     ]
     return sort_for_apply(objects)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from reconciler.config.kueue import enforces_resource_quota
 from reconciler.config.model import POD_SECURITY_LABEL, Platform, Target
 from reconciler.render.objects import Manifest, manifest
 
@@ -14,7 +15,7 @@ def render(target: Target, platform: Platform) -> list[Manifest]:
     environment = target.environment
     objects = [manifest("v1", "Namespace", target.namespace, target, namespaced=False,
                         extra_labels=pod_security_labels(environment.pod_security))]
-    if environment.quota:
+    if environment.quota and enforces_resource_quota(platform.quota_enforcement):
         objects.append(manifest("v1", "ResourceQuota", QUOTA_NAME, target, spec={"hard": dict(environment.quota)}))
     if environment.limits:
         limit = {"type": "Container", **{key: dict(values) for key, values in sorted(environment.limits.items())}}

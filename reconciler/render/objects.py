@@ -9,8 +9,9 @@ from reconciler.config.model import ENVIRONMENT_LABEL, MANAGED_BY_LABEL, MANAGED
 Manifest = dict[str, Any]
 
 # Dependency order: a namespace before what lives in it, RBAC before the workloads that need it, the LimitRange
-# before the ResourceQuota (so pods admitted under the quota get default requests), configuration before the
-# Deployment that reads it. Deletion runs in reverse.
+# before the ResourceQuota (so pods admitted under the quota get default requests), Kueue's queues next to the
+# quota (a LocalQueue names its ClusterQueue), configuration before the Deployment that reads it. Deletion runs in
+# reverse.
 APPLY_ORDER = (
     "Namespace",
     "ServiceAccount",
@@ -18,6 +19,8 @@ APPLY_ORDER = (
     "RoleBinding",
     "LimitRange",
     "ResourceQuota",
+    "ClusterQueue",
+    "LocalQueue",
     "NetworkPolicy",
     "ConfigMap",
     "Deployment",

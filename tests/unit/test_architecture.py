@@ -8,7 +8,7 @@ from pathlib import Path
 PACKAGE = Path(__file__).resolve().parents[2] / "reconciler"
 PURE = ("config", "render", "plan.py", "policy.py", "diff.py", "windows.py", "quantity.py", "inventory.py",
         "quota.py", "statuspage.py", "statuspage_parts.py", "statuspage_detail.py", "status_text.py",
-        "prometheus_text.py", "target_metrics.py", "rolecheck.py")
+        "prometheus_text.py", "target_metrics.py", "rolecheck.py", "kueue_plan.py", "kueue_usage.py")
 
 
 def _imports(path: Path) -> set[str]:

@@ -16,7 +16,9 @@ from kubernetes import client as k8s
 
 from reconciler.kube.client import ClusterClient
 from reconciler.kube.errors import Forbidden, KubeError
-from testenv import polling
+from testenv import build, controlplane, polling
+from testenv import clients as testenv_clients
+from testenv import kueue as testenv_kueue
 
 from ..support import api_as_token, clients, private_repo
 from .deployed import SERVICE_ACCOUNT, apply_deploy, install, wait_until_enforced
@@ -377,20 +379,58 @@ def test_the_reconciler_token_cannot_impersonate(cluster: Pair, kubeconfig: Path
 
 
 def test_dry_runs_in_reconciler_system_persist_nothing_and_read_nothing_new(cluster: Pair) -> None:
-    """Dry runs are allowed in reconciler-system (converge checks a new namespace's objects there): a binding of
-    admin to the token itself, a planted ConfigMap and the deletion of its own Role pass as dry runs, and none of
-    them is there afterwards or missing; the Secrets there still cannot be listed."""
+    """Dry-run applies are allowed in reconciler-system (converge checks a new namespace's objects there): a binding
+    of admin to the token itself and a planted ConfigMap pass as dry runs and are not there afterwards; a dry-run
+    delete is refused as a real one is, and the Secrets there still cannot be listed."""
     admin, reconciler = cluster
     planted = {**binding("admin-for-me", "admin"),
                "metadata": {"name": "admin-for-me", "namespace": "reconciler-system"}}
     reconciler.apply(planted, dry_run=True)
     reconciler.apply({**configmap("planted"), "metadata": {"name": "planted", "namespace": "reconciler-system"}},
                      dry_run=True)
-    reconciler.request("DELETE", f"/apis/{RBAC}/v1/namespaces/reconciler-system/roles/reconciler",
-                       "dry-run delete its Role", query={"dryRun": "All"})
+    with pytest.raises(Forbidden, match=f"{POLICY}: the reconciler may not delete roles reconciler-system/reconciler: "
+                       "namespace reconciler-system is a system namespace"):
+        reconciler.request("DELETE", f"/apis/{RBAC}/v1/namespaces/reconciler-system/roles/reconciler",
+                           "dry-run delete its Role", query={"dryRun": "All"})
     assert admin.get("RoleBinding", "reconciler-system", "admin-for-me") is None
     assert admin.get("ConfigMap", "reconciler-system", "planted") is None
     assert admin.get("Role", "reconciler-system", "reconciler") is not None
     with pytest.raises(Forbidden, match='cannot list resource "secrets" in API group "" in the namespace '
                                         '"reconciler-system"'):
         reconciler.request("GET", "/api/v1/namespaces/reconciler-system/secrets", "list Secrets")
+
+
+def test_the_reconciler_writes_only_its_own_kueue_objects(cluster: Pair, control_plane: controlplane.TestEnv) -> None:
+    admin, reconciler = cluster
+    api = testenv_clients.api_client(control_plane, "shared")
+    try:
+        testenv_kueue.install_crds(api, build.ensure_kueue())
+    finally:
+        api.close()  # type: ignore[no-untyped-call]
+    kueue = "kueue.x-k8s.io/v1beta2"
+    mine = {"app.kubernetes.io/managed-by": "reconciler", "reconciler/platform": "conf"}
+    flavor = {"apiVersion": kueue, "kind": "ResourceFlavor",
+              "metadata": {"name": f"conf-{SUFFIX}-a100", "labels": mine}, "spec": {"nodeLabels": {"gpu": "a100"}}}
+    queue = {"apiVersion": kueue, "kind": "ClusterQueue",
+             "metadata": {"name": f"conf-{SUFFIX}-prod", "labels": {**mine, "reconciler/environment": "prod"}},
+             "spec": {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": MANAGED}}}}
+    reconciler.apply(flavor)
+    reconciler.apply(queue)
+    reconciler.merge_patch("ClusterQueue", None, queue["metadata"]["name"], {"spec": {"stopPolicy": "HoldAndDrain"}})
+    assert reconciler.delete("ClusterQueue", None, queue["metadata"]["name"])
+    assert reconciler.delete("ResourceFlavor", None, flavor["metadata"]["name"])
+
+    foreign = f"conf-{SUFFIX}-theirs"
+    admin.apply({**queue, "metadata": {"name": foreign}})
+    denial = "it writes only Kueue objects labelled app.kubernetes.io/managed-by=reconciler, and never one it did not"
+    for attempt in (
+        lambda: reconciler.merge_patch("ClusterQueue", None, foreign, {"spec": {"stopPolicy": "Hold"}}),
+        lambda: reconciler.delete("ClusterQueue", None, foreign),
+        lambda: reconciler.apply({**queue, "metadata": {"name": foreign, "labels": mine}}),  # a take-over
+        lambda: reconciler.apply({**flavor, "metadata": {"name": f"conf-{SUFFIX}-unlabelled"}}),
+    ):
+        with pytest.raises(Forbidden) as refused:
+            attempt()
+        assert POLICY in refused.value.message and denial in refused.value.message, refused.value.message
+    assert admin.get("ClusterQueue", None, foreign) is not None
+    admin.delete("ClusterQueue", None, foreign)

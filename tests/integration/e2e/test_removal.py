@@ -55,13 +55,20 @@ def test_a_protected_environment_removed_is_refused_and_shown_as_refused(
 ) -> None:
     gpu = clients(remote.work, kubeconfig)["gpu"]
     prod = f"{remote.prefix}-prod"
-    controller = start_controller("--repo", remote.url, "--interval", "1s", "--kubeconfig", kubeconfig)
+    approvals = remote.work.parent / "approvals"
+    approvals.write_text("")
+    controller = start_controller("--repo", remote.url, "--interval", "1s", "--kubeconfig", kubeconfig,
+                                  "--approvals", approvals)
     controller.wait_converged(git(remote.work, "rev-parse", "HEAD"))
     (remote.work / "environments/prod.yaml").unlink()
     platform = remote.work / "platform.yaml"
     prod_rules = "    environments:\n      prod:\n        access-widened: block\n"
     platform.write_text(platform.read_text().replace(prod_rules, ""))  # it would name an unknown environment
-    remote.commit("remove prod")
+    removal = remote.commit("remove prod")
+    # The risk policy changes with it, which holds the commit until the platform's owners release it.
+    controller.wait_for(lambda: (controller.status()["heldRevision"] or {}).get("revision") == removal, 30,
+                        "the risk-policy change to be held")
+    approvals.write_text(f"{removal}  # reviewed: prod's rules go with prod\n")
     state = controller.wait_for(
         lambda: (lambda c: c if c.get("state") == "refused" else None)(controller.status()["clusters"]["gpu"]),
         30, "the gpu cluster refusing the removal of protected prod")

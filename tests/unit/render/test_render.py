@@ -11,7 +11,7 @@ import yaml
 
 from reconciler.config import Guardrails, Landscape, load_landscape
 from reconciler.config.model import ENVIRONMENT_LABEL, MANAGED_BY_LABEL, PLATFORM_LABEL
-from reconciler.render import render_landscape, render_target
+from reconciler.render import kueue, render_landscape, render_target
 from reconciler.render.agent import AGENT_BINDING, AGENT_CLUSTER_ROLE, AGENT_NAME
 from reconciler.render.objects import APPLY_ORDER, Manifest
 from reconciler.render.output import to_json, to_yaml
@@ -33,7 +33,8 @@ def test_every_target_renders_the_objects_of_an_environment(sample_rendered: dic
     assert sorted(sample_rendered) == ["gpu/ml-prod", "shared/ml-dev", "shared/ml-staging"]
     for objects in sample_rendered.values():
         kinds = {o["kind"] for o in objects}
-        assert kinds == set(APPLY_ORDER) - {"Role"}  # Roles are only pruned (those of older releases)
+        # Roles are only pruned (those of older releases); the sample enforces quota with ResourceQuotas, not Kueue.
+        assert kinds == set(APPLY_ORDER) - {"Role", *kueue.KINDS}
 
 
 def test_every_object_carries_the_ownership_labels(sample_rendered: dict[str, list[Manifest]]) -> None:

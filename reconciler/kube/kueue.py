@@ -1,0 +1,58 @@
+"""Kueue on one cluster: the Platform's shared objects, ClusterQueue usage, and draining a ClusterQueue.
+
+A ClusterQueue deleted while it has admitted workloads stays Terminating until they finish (Kueue's finalizer),
+so removal drains first: ``stopPolicy: HoldAndDrain`` stops admission and evicts what is admitted, and the queue
+is deleted once Kueue reports no admitted workload. The wait is bounded: a queue still draining is left for the
+next run, which never hangs a converge.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from reconciler.config.model import MANAGED_BY_LABEL, MANAGED_BY_VALUE
+from reconciler.kube.client import ClusterClient, Object
+
+Usage = dict[str, dict[str, str]]  # flavor -> resource -> quantity admitted now
+
+
+@dataclass(frozen=True)
+class Drain:
+    name: str
+    drained: bool
+    admitted: int  # workloads still admitted when the wait ended
+
+
+def apply_shared(client: ClusterClient, objects: list[Object], *, dry_run: bool = False) -> list[str]:
+    """Server-side apply of the Platform's flavors and priority classes; the objects written, as kind/name."""
+    for obj in objects:
+        client.apply(obj, dry_run=dry_run)
+    return [f"{o['kind']}/{o['metadata']['name']}" for o in objects]
+
+
+def usage(queue: Object) -> Usage:
+    """What a ClusterQueue has admitted now, from ``status.flavorsUsage``."""
+    return {
+        flavor["name"]: {r["name"]: str(r.get("total", "0")) for r in flavor.get("resources", [])}
+        for flavor in queue.get("status", {}).get("flavorsUsage", [])
+    }
+
+
+def admitted(queue: Object | None) -> int:
+    return int((queue or {}).get("status", {}).get("admittedWorkloads", 0))
+
+
+def drain(client: ClusterClient, name: str, timeout: float, interval: float = 0.5) -> Drain:
+    """Stop a ClusterQueue (HoldAndDrain) and wait up to ``timeout`` seconds for it to admit nothing."""
+    client.merge_patch("ClusterQueue", None, name, {"spec": {"stopPolicy": "HoldAndDrain"}})
+    deadline = time.monotonic() + timeout
+    while True:
+        count = admitted(client.get("ClusterQueue", None, name))
+        if count == 0 or time.monotonic() >= deadline:
+            return Drain(name, count == 0, count)
+        time.sleep(interval)
+
+
+def managed_cluster_queues(client: ClusterClient) -> list[Object]:
+    return client.list("ClusterQueue", f"{MANAGED_BY_LABEL}={MANAGED_BY_VALUE}")
