@@ -477,6 +477,7 @@ class Controller:
         log.warning("commit is not signed by a listed key: held, nothing from it is applied", extra={
             "revision": commit, "reason": verdict.reason, "key": verdict.key or None,
             "signer": verdict.signer or None, "keptRevision": applied, "detail": verdict.describe()})
+        self._announce_held(commit, None, verdict.describe())
         return True
 
     def _held_by_policy(self, commit: str, landscape: Landscape) -> bool:
@@ -504,6 +505,7 @@ class Controller:
         log.error("revision is held by the risk rules: nothing from it is applied", extra={
             "revision": commit, "keptRevision": base.revision, "findings": hold.reasons()})
         risk_hold.announce(hold, landscape, clusters, connect_to, self.settings.identity)
+        self._announce_held(commit, landscape, hold.message())
         self.status.revision_held(commit, hold.reasons())  # after the Events: /status shows a hold told everywhere
         remove_tree(self.trees / commit)
         return True
@@ -577,6 +579,17 @@ class Controller:
             return
         revision_events.invalid(home, self.settings.kubeconfig, self.settings.lease_namespace,
                                 self.settings.identity, commit, applied, errors)
+
+    def _announce_held(self, commit: str, landscape: Landscape | None, why: str) -> None:
+        """A Warning Event in the controller's namespace for a held revision, as for an invalid one."""
+        try:
+            home = self._home_cluster(landscape or (self.desired.landscape if self.desired else None))
+        except ReconcilerError as error:
+            log.info("no Event for the held revision", extra={"revision": commit, "reason": str(error)})
+            return
+        applied = self.desired.revision if self.desired else None
+        revision_events.record(home, self.settings.kubeconfig, self.settings.lease_namespace, self.settings.identity,
+                               revision_events.HELD_REASON, revision_events.held_message(commit, applied, why))
 
     def _dispatch(self, desired: Desired) -> None:
         names = [self.settings.cluster] if self.settings.cluster else sorted(desired.landscape.clusters)

@@ -51,6 +51,10 @@ def test_a_commit_lowering_a_quota_below_live_usage_is_held_until_a_good_one(
     listing = gpu.request("GET", f"/api/v1/namespaces/{namespace}/events", "list events")
     assert any(e["reason"] == "RevisionHeld" and held[:12] in e["message"] and e["type"] == "Warning"
                for e in listing["items"]), [e["reason"] for e in listing["items"]]
+    # And in the controller's own namespace, on the cluster it runs on (gpu: the first, outside a cluster).
+    home = gpu.request("GET", "/api/v1/namespaces/reconciler-system/events", "list events")
+    assert any(e["reason"] == "RevisionHeld" and held[:12] in e["message"] and "stays applied" in e["message"]
+               for e in home["items"]), [e["reason"] for e in home["items"]]
 
     good = remote.edit("environments/prod.yaml", 'cpu: "1"', 'cpu: "32"')
     controller.wait_converged(good)
