@@ -367,6 +367,7 @@ class Controller:
         self._lock_file: IO[str] | None = None
         self.mirror = Mirror(remote, settings.workdir / "mirror.git")
         self.trees = settings.workdir / "trees"
+        self._unreachable_now: set[str] = set()  # clusters that did not answer a check of the revision in hand
         self.trusted_keys: signatures.TrustedKeys | None = None  # set at start when commits must be signed
         self.guardrails = StartGuardrails(settings.guardrails, settings.kubeconfig, settings.cluster)
 
@@ -431,6 +432,7 @@ class Controller:
 
     def _validate(self, commit: str) -> None:
         self.seen = commit
+        self._unreachable_now.clear()
         if self._held_unsigned(commit):
             return
         tree = self.trees / commit
@@ -490,7 +492,7 @@ class Controller:
         base = self.desired or self._applied_base(commit, landscape, clusters, connect_to)
         if base is None:
             return False  # nothing applied yet (or its revision is unknown): no base to judge the change against
-        usage = risk_hold.live_usage(base.landscape, landscape, clusters, connect_to)
+        usage = risk_hold.live_usage(base.landscape, landscape, clusters, connect_to, self._unreachable)
         hold = risk_hold.judge(commit, base.landscape, landscape, usage)
         if hold is None:
             return False
@@ -540,6 +542,20 @@ class Controller:
                         extra={"revision": commit, "applied": revision, "error": str(error)})
             return None
 
+    def _leads(self, cluster: str) -> bool:
+        """Whether this replica writes to ``cluster`` (always without leader election)."""
+        if not self.settings.leader_elect:
+            return True
+        worker = self.workers.get(cluster)
+        return worker is not None and worker.may_write()
+
+    def _unreachable(self, cluster: str, error: str) -> None:
+        """A cluster that did not answer a check of the new revision: failed on /status now, skipped by the checks
+        that follow for this revision, converged (and retried) by its own worker."""
+        self._unreachable_now.add(cluster)
+        if self._leads(cluster):  # a standby shows why it does not lead, not what it could not read
+            self.status.unreachable(cluster, error)
+
     def _refused_by_api_servers(self, commit: str, landscape: Landscape) -> bool:
         """Each worker dry-runs its own cluster, but a hub converges clusters independently: a revision that one
         API server refuses is rejected here first, so no cluster writes any of it (and, like an invalid one, it is
@@ -549,12 +565,14 @@ class Controller:
             return False  # a standby writes nothing; the workers' own dry run guards it once it leads
         clients: dict[str, ClusterClient] = {}
         for name in names:
+            if name in self._unreachable_now or not self._leads(name):
+                continue  # it just failed to answer for this revision, or another replica leads it
             try:
                 clients[name] = connect(landscape.clusters[name], self.settings.kubeconfig)
             except ReconcilerError:
                 continue  # that cluster's worker reports it
         try:
-            refused = converge.refused_by_api_servers(landscape, clients, landscape.targets)
+            refused = converge.refused_by_api_servers(landscape, clients, landscape.targets, self._unreachable)
         finally:
             for client in clients.values():
                 client.close()

@@ -429,15 +429,19 @@ def agent_health(client: ClusterClient, targets: list[TargetPlan], options: Conv
         time.sleep(1.0)
 
 
-def refused_by_api_servers(landscape: Landscape, clients: dict[str, ClusterClient],
-                           targets: tuple[Target, ...]) -> list[preflight.DryRunFailure]:
+def refused_by_api_servers(landscape: Landscape, clients: dict[str, ClusterClient], targets: tuple[Target, ...],
+                           unreachable: Callable[[str, str], None] | None = None) -> list[preflight.DryRunFailure]:
     """The dry run of a whole revision on every cluster, writing nothing of it: the objects any API server
-    refuses (400/422). A cluster that cannot be read is left to its own converge, as everywhere."""
+    refuses (400/422). A cluster that cannot be read is left to its own converge, as everywhere; ``unreachable``
+    is told its error at once, so a hanging cluster shows as failed while the others go on."""
     options = ConvergeOptions()
 
     def prepare(name: str) -> _Prepared:
-        return _prepare(clients[name], landscape, tuple(t for t in targets if t.cluster.name == name), options,
-                        scoped=False)
+        prepared = _prepare(clients[name], landscape, tuple(t for t in targets if t.cluster.name == name), options,
+                            scoped=False)
+        if prepared.result.errors and unreachable is not None:
+            unreachable(name, "; ".join(prepared.result.errors))
+        return prepared
 
     with ThreadPoolExecutor(max_workers=max(1, len(clients))) as pool:
         prepared = list(pool.map(prepare, sorted(clients)))

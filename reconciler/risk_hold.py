@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from reconciler import diff, kueue_live, policy
@@ -40,24 +41,39 @@ class Hold:
                 "accepted revision stays applied until a later commit resolves the findings")
 
 
-def live_usage(base: Landscape, head: Landscape, clusters: list[str], connect: Connect) -> policy.QuotaUsage:
-    """What the targets whose quota changes use now; a cluster that cannot be read is left out (and logged)."""
-    usage: policy.QuotaUsage = {}
+def live_usage(base: Landscape, head: Landscape, clusters: list[str], connect: Connect,
+               unreachable: Callable[[str, str], None] | None = None) -> policy.QuotaUsage:
+    """What the targets whose quota changes use now, read from their clusters in parallel; a cluster that cannot be
+    read is left out, logged and told to ``unreachable`` (so a hanging one shows as failed at once)."""
     names = sorted({t.cluster.name for t in diff.changed_quota_targets(base, head)} & set(clusters))
-    for name in names:
+
+    def read(name: str) -> policy.QuotaUsage:
+        found: policy.QuotaUsage = {}
         try:
             client = connect(head.clusters[name])
         except ReconcilerError as error:
-            log.warning("cannot read live quota usage", extra={"cluster": name, "error": str(error)})
-            continue
+            _unread(name, error, unreachable)
+            return found
         try:
-            usage.update(diff.usage_from_quotas(name, client.list("ResourceQuota", diff.QUOTA_SELECTOR)))
-            kueue_live.add_usage(usage, name, head, client)
+            found.update(diff.usage_from_quotas(name, client.list("ResourceQuota", diff.QUOTA_SELECTOR)))
+            kueue_live.add_usage(found, name, head, client)
         except KubeError as error:
-            log.warning("cannot read live quota usage", extra={"cluster": name, "error": str(error)})
+            _unread(name, error, unreachable)
         finally:
             client.close()
+        return found
+
+    usage: policy.QuotaUsage = {}
+    with ThreadPoolExecutor(max_workers=max(1, len(names))) as pool:
+        for found in pool.map(read, names):
+            usage.update(found)
     return usage
+
+
+def _unread(name: str, error: Exception, unreachable: Callable[[str, str], None] | None) -> None:
+    log.warning("cannot read live quota usage", extra={"cluster": name, "error": str(error)})
+    if unreachable is not None:
+        unreachable(name, str(error))
 
 
 def judge(revision: str, base: Landscape, head: Landscape, usage: policy.QuotaUsage) -> Hold | None:

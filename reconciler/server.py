@@ -272,6 +272,15 @@ class Status:
         with self._lock:
             self.clusters.setdefault(name, ClusterStatus()).written_this_sync += 1
 
+    def unreachable(self, name: str, error: str) -> None:
+        """A cluster that failed before its worker got to it (a check of a new revision): shown failed at once;
+        its worker's next converge says what happened then."""
+        with self._lock:
+            cluster = self._known_cluster(name)
+            cluster.state, cluster.last_error = "failed", error
+            for target in cluster.targets.values():
+                target.state, target.last_error = "failed", error
+
     def synced(self, name: str, outcome: SyncOutcome, failures: int, retry_in: float | None) -> None:
         with self._lock:
             cluster = self._known_cluster(name)
