@@ -9,14 +9,16 @@ import threading
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
-from reconciler import config, converge, guardrails_cli, report, report_diff
+from reconciler import config, guardrails_cli, report_diff
 from reconciler import diff as change_diff
 from reconciler.errors import InvalidRepository, ReconcilerError
-from reconciler.kube.client import ClusterClient
-from reconciler.kube.connect import connect_all
 from reconciler.render import output, render_landscape, tree
+
+if TYPE_CHECKING:  # validate, render and diff never load the Kubernetes client: commands that reach a cluster do
+    from reconciler import converge
+    from reconciler.kube.client import ClusterClient
 
 EXIT_OK = 0
 EXIT_ERROR = 1
@@ -161,6 +163,9 @@ def _render(args: argparse.Namespace) -> int:
 def _clients(landscape: config.Landscape, args: argparse.Namespace) -> tuple[dict[str, ClusterClient],
                                                                           list[converge.ClusterResult]]:
     """A client per selected cluster; a cluster whose credentials cannot be used fails alone."""
+    from reconciler import converge
+    from reconciler.kube.connect import connect_all
+
     names = [args.cluster] if args.cluster else sorted(landscape.clusters)
     clients, unusable = connect_all(landscape.clusters, names, args.kubeconfig)
     failed = [converge.ClusterResult(name, errors=[str(error)]) for name, error in sorted(unusable.items())]
@@ -171,6 +176,8 @@ def _connected(args: argparse.Namespace) -> tuple[config.Landscape, dict[str, Cl
                                                   list[converge.ClusterResult]]:
     """The landscape validated against the guardrails of the clusters it reaches, and their clients; a cluster
     that cannot be connected to or read fails alone."""
+    from reconciler import converge
+
     landscape = config.load_landscape(args.repo, guardrails_cli.offline(args))
     _check_filters(landscape, args.cluster, args.env)
     clients, failed = _clients(landscape, args)
@@ -186,6 +193,8 @@ def _use_color() -> bool:
 
 
 def _plan(args: argparse.Namespace) -> int:
+    from reconciler import converge, report
+
     landscape, clients, failed = _connected(args)
     targets = landscape.select(args.cluster, args.env)
     results = failed + [
@@ -221,6 +230,8 @@ class _Progress:
 
 
 def _apply(args: argparse.Namespace) -> int:
+    from reconciler import converge, report
+
     landscape, clients, failed = _connected(args)
     targets = landscape.select(args.cluster, args.env)
     options = converge.ConvergeOptions(dry_run=args.dry_run, allow_mass_delete=args.allow_mass_delete,
@@ -283,6 +294,8 @@ def _timestamp(text: str) -> datetime:
 
 
 def _live_usage(revisions: change_diff.Revisions, kubeconfig: Path) -> dict[str, dict[str, str]]:
+    from reconciler.kube.connect import connect_all
+
     usage: dict[str, dict[str, str]] = {}
     names = sorted({target.cluster.name for target in change_diff.quota_targets(revisions)})
     clients, unusable = connect_all(revisions.after.clusters, names, kubeconfig)
@@ -351,6 +364,7 @@ def _add_access_command(commands: argparse._SubParsersAction[_Parser]) -> None:
 
 def _access(args: argparse.Namespace) -> int:
     from reconciler import access_live, report_access
+    from reconciler.kube.connect import connect_all
 
     landscape = config.load_landscape(args.repo)
     _check_filters(landscape, args.cluster, args.env)
@@ -378,7 +392,7 @@ def _check_filters(landscape: config.Landscape, cluster: str | None, environment
 
 
 def _add_controller_commands(commands: argparse._SubParsersAction[_Parser]) -> None:
-    from reconciler.controller import parse_duration
+    from reconciler.durations import parse_duration
 
     def duration(text: str) -> float:
         try:
