@@ -49,6 +49,7 @@ bench: install
 	scripts/testenv build
 	$(BIN)/python bench/render.py
 	$(BIN)/python bench/diff.py
+	$(BIN)/python bench/startup.py
 	$(BIN)/python bench/converge.py
 
 clean:

@@ -8,7 +8,7 @@ import sys
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 from reconciler import (
     cli_completion,
@@ -19,17 +19,16 @@ from reconciler import (
     cli_render,
     cli_validate,
     config,
-    converge,
     guardrails_cli,
-    kueue_live,
-    report,
     report_diff,
 )
 from reconciler import diff as change_diff
 from reconciler import version as build
 from reconciler.errors import InvalidRepository, ReconcilerError
-from reconciler.kube.client import ClusterClient
-from reconciler.kube.connect import connect_all
+
+if TYPE_CHECKING:  # validate, render and diff never load the Kubernetes client: commands that reach a cluster do
+    from reconciler import converge
+    from reconciler.kube.client import ClusterClient
 
 EXIT_OK = 0
 EXIT_ERROR = 1
@@ -167,6 +166,9 @@ def _cluster_arguments(parser: argparse.ArgumentParser) -> None:
 def _clients(landscape: config.Landscape, args: argparse.Namespace) -> tuple[dict[str, ClusterClient],
                                                                           list[converge.ClusterResult]]:
     """A client per selected cluster; a cluster whose credentials cannot be used fails alone."""
+    from reconciler import converge
+    from reconciler.kube.connect import connect_all
+
     names = [args.cluster] if args.cluster else sorted(landscape.clusters)
     overrides = cli_flags.context_overrides(args.context, args.cluster, landscape.clusters)
     clients, unusable = connect_all(cli_flags.with_contexts(landscape.clusters, overrides), names, args.kubeconfig)
@@ -178,6 +180,8 @@ def _connected(args: argparse.Namespace) -> tuple[config.Landscape, dict[str, Cl
                                                   list[converge.ClusterResult]]:
     """The landscape validated against the guardrails of the clusters it reaches, and their clients; a cluster
     that cannot be connected to or read fails alone."""
+    from reconciler import converge
+
     landscape = config.load_landscape(args.repo, guardrails_cli.offline(args))
     cli_flags.check_filters(landscape, args.cluster, args.env)
     clients, failed = _clients(landscape, args)
@@ -193,6 +197,8 @@ def _use_color() -> bool:
 
 
 def _plan(args: argparse.Namespace) -> int:
+    from reconciler import converge, report
+
     landscape, clients, failed = _connected(args)
     targets = landscape.select(args.cluster, args.env)
     results = failed + [
@@ -213,6 +219,8 @@ def _plan(args: argparse.Namespace) -> int:
 
 
 def _apply(args: argparse.Namespace) -> int:
+    from reconciler import converge, report
+
     landscape, clients, failed = _connected(args)
     targets = landscape.select(args.cluster, args.env)
     revision = args.revision or cli_managed.head_revision(args.repo)
@@ -283,6 +291,9 @@ def _timestamp(text: str) -> datetime:
 
 def _live_usage(revisions: change_diff.Revisions, kubeconfig: Path, contexts: list[str],
                 ) -> dict[str, dict[str, str]]:
+    from reconciler import kueue_live
+    from reconciler.kube.connect import connect_all
+
     usage: dict[str, dict[str, str]] = {}
     names = sorted({target.cluster.name for target in change_diff.quota_targets(revisions)})
     clusters = revisions.after.clusters
@@ -355,6 +366,7 @@ def _add_access_command(commands: argparse._SubParsersAction[_Parser]) -> None:
 
 def _access(args: argparse.Namespace) -> int:
     from reconciler import access_live, report_access
+    from reconciler.kube.connect import connect_all
 
     landscape = config.load_landscape(args.repo)
     cli_flags.check_filters(landscape, args.cluster, args.env)
@@ -376,7 +388,7 @@ def _access(args: argparse.Namespace) -> int:
 
 
 def _add_controller_commands(commands: argparse._SubParsersAction[_Parser]) -> None:
-    from reconciler.controller import parse_duration
+    from reconciler.durations import parse_duration
 
     def duration(text: str) -> float:
         try:

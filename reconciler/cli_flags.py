@@ -8,6 +8,7 @@ from collections.abc import Mapping, Sequence
 
 from reconciler import config
 from reconciler.config.model import Cluster
+from reconciler.durations import parse_duration
 from reconciler.errors import ReconcilerError
 
 DRY_RUN_MODES = ("none", "server")
@@ -15,8 +16,6 @@ DRY_RUN_MODES = ("none", "server")
 
 def duration(text: str) -> float:
     """Seconds from ``30s``, ``2m``, ``1h30m``; a bare number still means seconds (as before)."""
-    from reconciler.controller import parse_duration
-
     try:
         return parse_duration(text)
     except ValueError as error:

@@ -6,9 +6,10 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
-from reconciler import converge
+if TYPE_CHECKING:  # the cluster commands' results; validate, render and diff load no Kubernetes client
+    from reconciler import converge
 
 
 def dry_run_checked(results: list[converge.ClusterResult]) -> str:

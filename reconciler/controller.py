@@ -19,7 +19,6 @@ import fcntl
 import logging
 import os
 import random
-import re
 import signal
 import socket
 import threading
@@ -50,24 +49,6 @@ log = logging.getLogger("reconciler.controller")
 
 FIRST_BACKOFF = 1.0
 MIN_CHECK_GAP = 0.5  # webhook calls are coalesced: one check in flight, and at most two checks a second
-_DURATION = re.compile(r"^(?:(?P<h>\d+(?:\.\d+)?)h)?(?:(?P<m>\d+(?:\.\d+)?)m(?!s))?(?:(?P<s>\d+(?:\.\d+)?)s)?"
-                       r"(?:(?P<ms>\d+)ms)?$")
-
-
-def parse_duration(text: str) -> float:
-    """Seconds from ``30s``, ``5m``, ``1h30m``, ``500ms`` or a plain number of seconds."""
-    text = text.strip()
-    try:
-        return float(text)
-    except ValueError:
-        pass
-    match = _DURATION.match(text)
-    if not text or not match or not any(match.groupdict().values()):
-        raise ValueError(f"not a duration: {text!r} (use e.g. 30s, 5m, 1h, 500ms)")
-    parts = {k: float(v) for k, v in match.groupdict().items() if v}
-    return parts.get("h", 0) * 3600 + parts.get("m", 0) * 60 + parts.get("s", 0) + parts.get("ms", 0) / 1000
-
-
 def read_secret(path: Path | None, variable: str) -> str | None:
     """A secret from a file (trailing newline dropped) or, without one, from an environment variable."""
     if path is not None:

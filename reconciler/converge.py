@@ -6,7 +6,6 @@ parallel; within a target, objects are applied in dependency order and deleted i
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -18,6 +17,7 @@ from reconciler import kueue_plan as kueue_objects
 from reconciler import plan as planning
 from reconciler import preflight, prerequisites, rolecheck, windows
 from reconciler import quota as quota_usage
+from reconciler.agent_health import AgentHealth, agent_health
 from reconciler.config.model import MANAGED_BY_LABEL, MANAGED_BY_VALUE, ORPHANED_ANNOTATION, Landscape, Target
 from reconciler.inventory import Inventory, ObjectRef
 from reconciler.kube import crds as kube_crds
@@ -47,15 +47,6 @@ class ConvergeOptions:
     on_total: Callable[[int], None] | None = None  # told how many writes and deletes follow, before the first
     guard: Callable[[Inventory | None], str | None] | None = None  # see PlanOptions.guard
     drain_seconds: float = 60.0  # how long a ClusterQueue may drain before its deletion waits for the next run
-
-
-@dataclass
-class AgentHealth:
-    target: str
-    state: str  # ready | progressing | failed | missing
-    detail: str
-    ready: int = 0  # ready replicas, as the Deployment's status says
-    wanted: int = 0
 
 
 @dataclass
@@ -365,7 +356,9 @@ def _execute(prepared: _Prepared, landscape: Landscape, options: ConvergeOptions
 
         with ThreadPoolExecutor(max_workers=max(1, options.workers)) as pool:
             list(pool.map(run, result.targets))
-        result.health = agent_health(client, result.targets, options)
+        if not options.dry_run:
+            result.health = agent_health(client, result.targets, state.live, options.wait_seconds,
+                                         MANAGED_SELECTOR)
         result.waited = options.wait_seconds > 0
     except KubeError as error:
         result.errors.append(str(error))
@@ -386,47 +379,6 @@ def plan_only(client: ClusterClient, landscape: Landscape, targets: tuple[Target
         result.errors.append(str(error))
     result.writes, result.reads = client.writes, client.reads
     return result
-
-
-# -- health ----------------------------------------------------------------------------------------------------------
-
-def rollout_state(deployment: Object | None) -> tuple[str, str]:
-    if deployment is None:
-        return "missing", "the agent Deployment does not exist"
-    spec, status = deployment.get("spec", {}), deployment.get("status", {})
-    wanted = spec.get("replicas", 1)
-    if status.get("observedGeneration", 0) < deployment.get("metadata", {}).get("generation", 1):
-        return "progressing", "the new revision is not yet observed by the controller"
-    for condition in status.get("conditions", []):
-        if condition.get("type") == "Progressing" and condition.get("reason") == "ProgressDeadlineExceeded":
-            return "failed", condition.get("message", "progress deadline exceeded")
-    updated, available = status.get("updatedReplicas", 0), status.get("availableReplicas", 0)
-    if updated >= wanted and available >= wanted:
-        return "ready", f"{available}/{wanted} replicas available"
-    return "progressing", f"{available}/{wanted} replicas available, {updated} updated"
-
-
-def agent_health(client: ClusterClient, targets: list[TargetPlan], options: ConvergeOptions) -> list[AgentHealth]:
-    agents = [(t, c.ref) for t in targets if not t.removed for c in t.changes
-              if c.ref.kind == "Deployment" and c.action in ("create", "update", "unchanged")]
-    if options.dry_run or not agents:
-        return []
-    deadline = time.monotonic() + options.wait_seconds
-    while True:
-        health = []
-        for target, ref in agents:
-            deployment = client.get("Deployment", ref.namespace, ref.name)
-            state, detail = rollout_state(deployment)
-            replicas = deployment or {}
-            health.append(AgentHealth(target.key, state, detail, replicas.get("status", {}).get("readyReplicas", 0),
-                                      replicas.get("spec", {}).get("replicas", 1)))
-        if time.monotonic() >= deadline or all(h.state in ("ready", "failed") for h in health):
-            if options.wait_seconds and any(h.state == "progressing" for h in health):
-                for h in health:
-                    if h.state == "progressing":
-                        h.detail += f" (still progressing after waiting {options.wait_seconds:.0f}s)"
-            return health
-        time.sleep(1.0)
 
 
 def refused_by_api_servers(landscape: Landscape, clients: dict[str, ClusterClient], targets: tuple[Target, ...],

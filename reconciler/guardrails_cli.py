@@ -10,12 +10,15 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from reconciler import config
 from reconciler.config import guardrails
 from reconciler.config.guardrails import Guardrails
-from reconciler.kube.client import ClusterClient
-from reconciler.kube.guardrails import Installed, installed_guardrails
+
+if TYPE_CHECKING:  # the offline commands (validate, render, diff) import no Kubernetes client
+    from reconciler.kube.client import ClusterClient
+    from reconciler.kube.guardrails import Installed
 
 
 def add_argument(parser: argparse.ArgumentParser) -> None:
@@ -39,6 +42,8 @@ def installed(args: argparse.Namespace, landscape: config.Landscape,
               clients: dict[str, ClusterClient]) -> tuple[config.Landscape, Installed]:
     """The landscape validated again if the clusters' guardrails differ from what it was loaded with; raises
     InvalidRepository (with path:line) when the repository asks for more than they allow."""
+    from reconciler.kube.guardrails import installed_guardrails
+
     found = installed_guardrails(clients, landscape.guardrails if args.guardrails else None)
     for note in found.notes:
         print(f"guardrails: {note}", file=sys.stderr)

@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from reconciler import inventory, quota
+from reconciler.agent_health import rollout_state
 from reconciler.config.model import ENVIRONMENT_LABEL, Cluster, ClusterConnection
-from reconciler.converge import rollout_state
 from reconciler.errors import Location, ReconcilerError
 from reconciler.kube import landscape
 from reconciler.kube.connect import connect

@@ -6,7 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 from reconciler import quota
-from reconciler.converge import AgentHealth, ClusterResult
+from reconciler.agent_health import AgentHealth
+from reconciler.converge import ClusterResult
 from reconciler.plan import TargetPlan
 from reconciler.server import TargetStatus
 

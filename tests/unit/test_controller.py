@@ -14,8 +14,9 @@ from pathlib import Path
 import pytest
 
 from reconciler import events, logs
-from reconciler.controller import Controller, Settings, backoff, outcome_of, parse_duration, read_secret
+from reconciler.controller import Controller, Settings, backoff, outcome_of, read_secret
 from reconciler.converge import ClusterResult
+from reconciler.durations import parse_duration
 from reconciler.errors import ReconcilerError
 from reconciler.inventory import ObjectRef
 from reconciler.plan import Change, FieldDiff, TargetPlan

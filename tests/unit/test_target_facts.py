@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from reconciler.converge import AgentHealth, ClusterResult
+from reconciler.agent_health import AgentHealth
+from reconciler.converge import ClusterResult
 from reconciler.inventory import ObjectRef
 from reconciler.plan import Change, TargetPlan
 from reconciler.server import TargetStatus
