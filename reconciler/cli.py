@@ -411,6 +411,7 @@ def _add_controller_commands(commands: argparse._SubParsersAction[_Parser]) -> N
     run.add_argument("--resync", type=duration, default=300.0, help="how often to converge again (default 5m)")
     run.add_argument("--cluster", help="converge only this cluster (needs credentials for no other)")
     run.add_argument("--kubeconfig", type=Path, default=None, help="kubeconfig with the clusters' contexts")
+    cli_flags.add_context(run)
     run.add_argument("--listen", default=":8080", metavar="ADDR",
                      help="address of /healthz /readyz /metrics /status /hooks/git (default :8080)")
     run.add_argument("--workdir", type=Path, default=None,
@@ -454,6 +455,7 @@ def _add_controller_commands(commands: argparse._SubParsersAction[_Parser]) -> N
     _repo_argument(dev)
     dev.add_argument("--apply", action="store_true", help="converge the clusters on every valid save")
     dev.add_argument("--kubeconfig", type=Path, default=None, help="kubeconfig with the clusters' contexts")
+    cli_flags.add_context(dev)
     dev.add_argument("--cluster", help="only this cluster")
     dev.set_defaults(handler=_dev)
 
@@ -486,7 +488,7 @@ def _run(args: argparse.Namespace) -> int:
     logs.register_secret(webhook_secret)
     settings = controller.Settings(
         repo=args.repo, branch=args.branch, path=args.path, interval=args.interval, resync=args.resync,
-        cluster=args.cluster, listen=args.listen, kubeconfig=args.kubeconfig,
+        cluster=args.cluster, listen=args.listen, kubeconfig=args.kubeconfig, contexts=tuple(args.context),
         **({"workdir": args.workdir} if args.workdir else {}), leader_elect=args.leader_elect,
         lease_namespace=args.lease_namespace, lease_cluster=args.lease_cluster, lease_name=args.lease_name,
         lease_duration=args.lease_duration, max_backoff=args.max_backoff, git_token=token,
@@ -500,7 +502,8 @@ def _run(args: argparse.Namespace) -> int:
 def _dev(args: argparse.Namespace) -> int:
     from reconciler import devloop
 
-    return devloop.DevLoop(args.repo, apply=args.apply, kubeconfig=args.kubeconfig, cluster=args.cluster).run()
+    return devloop.DevLoop(args.repo, apply=args.apply, kubeconfig=args.kubeconfig, cluster=args.cluster,
+                           context_overrides=args.context).run()
 
 
 def _status(args: argparse.Namespace) -> int:

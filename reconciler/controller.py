@@ -69,6 +69,7 @@ class Settings:
     cluster: str | None = None
     listen: str = ":8080"
     kubeconfig: Path | None = None
+    contexts: tuple[str, ...] = ()  # --context [CLUSTER=]CONTEXT, applied to every revision's clusters
     workdir: Path = field(default_factory=lambda: Path(os.environ.get("TMPDIR", "/tmp")) / "reconciler")
     leader_elect: bool = False
     lease_namespace: str = "reconciler-system"
@@ -350,7 +351,8 @@ class Controller:
         self.trees = settings.workdir / "trees"
         self._unreachable_now: set[str] = set()  # clusters that did not answer a check of the revision in hand
         self.trusted_keys: signatures.TrustedKeys | None = None  # set at start when commits must be signed
-        self.guardrails = StartGuardrails(settings.guardrails, settings.kubeconfig, settings.cluster)
+        self.guardrails = StartGuardrails(settings.guardrails, settings.kubeconfig, settings.cluster,
+                                          settings.contexts)
 
     # -- leadership --------------------------------------------------------------------------------------------------
 

@@ -10,14 +10,14 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from types import FrameType
 from typing import TextIO
 
 import watchfiles
 
-from reconciler import config, converge, report
+from reconciler import config, contexts, converge, report
 from reconciler.config.load import YAML_SUFFIXES
 from reconciler.config.model import ClusterConnection, Landscape
 from reconciler.errors import InvalidRepository, ReconcilerError
@@ -33,8 +33,9 @@ class _YamlFilter(watchfiles.DefaultFilter):
 
 class DevLoop:
     def __init__(self, repo: Path, *, apply: bool, kubeconfig: Path | None, cluster: str | None,
-                 out: TextIO = sys.stdout) -> None:
+                 out: TextIO = sys.stdout, context_overrides: Sequence[str] = ()) -> None:
         self.repo = repo
+        self.context_overrides = tuple(context_overrides)
         self.apply = apply
         self.kubeconfig = kubeconfig
         self.cluster = cluster
@@ -77,7 +78,8 @@ class DevLoop:
                         if Path(p).is_relative_to(self.repo.resolve())})
         self.say(f"--- {stamp}" + (f" changed: {', '.join(files)}" if files else ""))
         try:
-            landscape = config.load_landscape(self.repo)
+            landscape = contexts.overridden(config.load_landscape(self.repo), self.context_overrides,
+                                            self.cluster)
         except InvalidRepository as invalid:
             for error in invalid.errors:
                 self.say(str(error))

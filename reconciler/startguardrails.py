@@ -11,9 +11,10 @@ change at once while the controller's view does not.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from pathlib import Path
 
-from reconciler import config
+from reconciler import config, contexts
 from reconciler.config import guardrails
 from reconciler.config.guardrails import Guardrails
 from reconciler.config.model import Landscape
@@ -23,16 +24,18 @@ log = logging.getLogger("reconciler.guardrails")
 
 
 class StartGuardrails:
-    def __init__(self, given: Guardrails | None, kubeconfig: Path | None, cluster: str | None) -> None:
+    def __init__(self, given: Guardrails | None, kubeconfig: Path | None, cluster: str | None,
+                 context_overrides: Sequence[str] = ()) -> None:
         self.given = given
         self.kubeconfig = kubeconfig
         self.cluster = cluster
+        self.context_overrides = tuple(context_overrides)
         self.installed: Guardrails | None = None
 
     def load(self, root: Path) -> Landscape:
         """The landscape at ``root`` validated against the installed guardrails (InvalidRepository if it asks for
-        more than they allow)."""
-        landscape = config.load_landscape(root, self.installed or self.given or guardrails.DEFAULT)
+        more than they allow), each cluster connecting through its --context override if one was given."""
+        landscape = self._load(root, self.installed or self.given or guardrails.DEFAULT)
         if self.installed is not None:
             return landscape
         names = [self.cluster] if self.cluster else sorted(landscape.clusters)
@@ -47,4 +50,7 @@ class StartGuardrails:
             self.installed = found.guardrails
         if guardrails.same_limits(found.guardrails, landscape.guardrails):
             return landscape
-        return config.load_landscape(root, found.guardrails)
+        return self._load(root, found.guardrails)
+
+    def _load(self, root: Path, limits: Guardrails) -> Landscape:
+        return contexts.overridden(config.load_landscape(root, limits), self.context_overrides, self.cluster)

@@ -6,7 +6,7 @@ import argparse
 
 import pytest
 
-from reconciler import cli, cli_flags, config
+from reconciler import cli, cli_flags, config, contexts
 from reconciler.errors import ReconcilerError
 from tests.unit.conftest import SAMPLE_REPO
 
@@ -43,6 +43,21 @@ def test_wait_takes_durations_and_bare_seconds(value: str, seconds: float) -> No
 def test_every_cluster_command_takes_context_overrides(command: str) -> None:
     args = _parsed([command, "repo", "--context", "gpu=admin@gpu", "--context", "shared=ops"])
     assert args.context == ["gpu=admin@gpu", "shared=ops"]
+
+
+@pytest.mark.parametrize("argv", [["run", "--repo", "file:///srv/envs.git"], ["dev", "repo"]])
+def test_the_long_running_commands_take_context_overrides(argv: list[str]) -> None:
+    assert _parsed([*argv, "--context", "gpu=admin@gpu", "--context", "shared=ops"]).context == [
+        "gpu=admin@gpu", "shared=ops"]
+
+
+def test_an_overridden_landscape_connects_its_clusters_and_targets_through_the_given_context() -> None:
+    landscape = contexts.overridden(config.load_landscape(SAMPLE_REPO), ["admin@gpu"], "gpu")
+    assert landscape.clusters["gpu"].connection.context == "admin@gpu"
+    assert {t.cluster.connection.context for t in landscape.targets if t.cluster.name == "gpu"} == {"admin@gpu"}
+    assert {t.cluster.connection.context for t in landscape.targets if t.cluster.name == "shared"} == {"shared"}
+    with pytest.raises(ReconcilerError, match="no cluster 'gpuu' in the repository; known: gpu, shared"):
+        contexts.overridden(landscape, ["gpuu=x"], None)
 
 
 def test_diff_takes_context_overrides() -> None:
