@@ -324,6 +324,7 @@ def _prepare(client: ClusterClient, landscape: Landscape, targets: tuple[Target,
         plan_options = PlanOptions(options.allow_mass_delete, landscape.platform.mass_delete_percent, options.guard)
         result.targets = plan_cluster(landscape, client.name, targets, desired, state, plan_options, scoped)
         result.shared = kueue_converge.plan(client, landscape, state.shared_inventory)
+        kueue_converge.refuse_queues(result.targets, result.shared)
         rolecheck.refuse_dangerous(result.targets, desired, read_cluster_roles(client, rolecheck.names(desired)))
         if not options.ignore_change_windows:
             hold_outside_windows(landscape, result.targets, options.now)
@@ -390,6 +391,7 @@ def plan_only(client: ClusterClient, landscape: Landscape, targets: tuple[Target
         plan_options = PlanOptions(allow_mass_delete, landscape.platform.mass_delete_percent)
         result.targets = plan_cluster(landscape, client.name, targets, desired, state, plan_options, scoped)
         result.shared = kueue_converge.plan(client, landscape, state.shared_inventory)
+        kueue_converge.refuse_queues(result.targets, result.shared)
         rolecheck.refuse_dangerous(result.targets, desired, read_cluster_roles(client, rolecheck.names(desired)))
         hold_outside_windows(landscape, result.targets, now)
     except KubeError as error:

@@ -12,7 +12,7 @@ from reconciler.inventory import ObjectRef
 from reconciler.kube import kueue as kube_kueue
 from reconciler.kube.client import ClusterClient, Object
 from reconciler.kube.errors import KubeError
-from reconciler.plan import Change
+from reconciler.plan import Change, TargetPlan
 from reconciler.render import kueue as render_kueue
 
 SELECTOR = f"{MANAGED_BY_LABEL}={MANAGED_BY_VALUE}"
@@ -35,6 +35,20 @@ def plan(client: ClusterClient, landscape: Landscape, stored: Object | None) -> 
             found.setdefault("kind", ref.kind)
             live[ref] = found
     return kueue_shared.plan_shared(landscape.platform.name, desired, live, owned)
+
+
+def refuse_queues(targets: list[TargetPlan], shared: list[Change]) -> None:
+    """A ClusterQueue would admit onto a flavor that is not the Platform's (its node labels are someone else's
+    to change): the targets that write Kueue's queues are refused until the conflict is resolved."""
+    conflicts = [str(c.ref) for c in shared if c.action == "conflict"]
+    if not conflicts:
+        return
+    for target in targets:
+        if any(c.ref.kind in ("ClusterQueue", "LocalQueue") and c.desired is not None for c in target.changes):
+            target.refusals.append(
+                f"{target.key}: its Kueue queues would use {', '.join(conflicts)}, which this Platform does not "
+                "own (see the conflict above); nothing is written to this target until that object is renamed, "
+                "removed or relabelled")
 
 
 def dry_run(client: ClusterClient, changes: list[Change], platform: str) -> list[preflight.DryRunFailure]:
