@@ -13,9 +13,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from reconciler import inventory as inv
+from reconciler import kueue_converge, preflight, prerequisites, rolecheck, windows
 from reconciler import kueue_plan as kueue_objects
 from reconciler import plan as planning
-from reconciler import preflight, prerequisites, rolecheck, windows
 from reconciler import quota as quota_usage
 from reconciler.agent_health import AgentHealth, agent_health
 from reconciler.config.model import MANAGED_BY_LABEL, MANAGED_BY_VALUE, ORPHANED_ANNOTATION, Landscape, Target
@@ -25,8 +25,7 @@ from reconciler.kube import kueue as kube_kueue
 from reconciler.kube.client import ClusterClient, Object
 from reconciler.kube.errors import KubeError
 from reconciler.kube.guardrails import read_cluster_roles
-from reconciler.plan import PlanOptions, TargetPlan
-from reconciler.render import kueue as render_kueue
+from reconciler.plan import Change, PlanOptions, TargetPlan
 from reconciler.render import render_target
 from reconciler.render.objects import APPLY_ORDER
 
@@ -53,6 +52,7 @@ class ConvergeOptions:
 class ClusterResult:
     cluster: str
     targets: list[TargetPlan] = field(default_factory=list)
+    shared: list[Change] = field(default_factory=list)  # the Platform's cluster-scoped Kueue objects
     applied: list[str] = field(default_factory=list)
     deleted: list[str] = field(default_factory=list)
     orphaned: list[str] = field(default_factory=list)
@@ -67,7 +67,8 @@ class ClusterResult:
     @property
     def failed(self) -> bool:
         """Errors, refusals or conflicts: something a person has to look at."""
-        return bool(self.errors) or any(t.refusals or t.by_action("conflict") for t in self.targets)
+        return (bool(self.errors) or any(t.refusals or t.by_action("conflict") for t in self.targets)
+                or any(c.action == "conflict" for c in self.shared))
 
     @property
     def ok(self) -> bool:
@@ -85,6 +86,7 @@ class ClusterState:
     inventories: dict[str, Inventory]
     system_namespace_exists: bool
     crds: prerequisites.CrdState = field(default_factory=dict)  # what agents need beyond their objects
+    shared_inventory: Object | None = None  # the Platform's inventory of its cluster-scoped Kueue objects
 
 
 # -- reading ---------------------------------------------------------------------------------------------------------
@@ -93,7 +95,8 @@ def read_cluster(client: ClusterClient, desired: dict[str, list[Object]], platfo
     """Live objects labelled as ours, the inventories, and any same-named objects that are not ours."""
     live: dict[ObjectRef, Object] = {}
     inventories = {}
-    for configmap in client.list("ConfigMap", inv.selector(platform), namespace=inv.SYSTEM_NAMESPACE):
+    configmaps = client.list("ConfigMap", inv.selector(platform), namespace=inv.SYSTEM_NAMESPACE)
+    for configmap in configmaps:
         stored = inv.from_configmap(configmap)
         if stored is not None:
             inventories[stored.namespace] = stored
@@ -115,7 +118,7 @@ def read_cluster(client: ClusterClient, desired: dict[str, list[Object]], platfo
     system = inv.SYSTEM_NAMESPACE in namespaces if missing else bool(inventories)
     has_agent = any(o["kind"] == "Deployment" for objects in desired.values() for o in objects)
     crds = kube_crds.present(client, prerequisites.CRDS) if has_agent else {}
-    return ClusterState(live, inventories, system, crds)
+    return ClusterState(live, inventories, system, crds, kueue_converge.stored_inventory(configmaps, platform))
 
 
 def hold_outside_windows(landscape: Landscape, plans: list[TargetPlan], now: datetime | None) -> None:
@@ -311,6 +314,8 @@ def _prepare(client: ClusterClient, landscape: Landscape, targets: tuple[Target,
         result.quotas = quota_usage.by_namespace(o for ref, o in state.live.items() if ref.kind == "ResourceQuota")
         plan_options = PlanOptions(options.allow_mass_delete, landscape.platform.mass_delete_percent, options.guard)
         result.targets = plan_cluster(landscape, client.name, targets, desired, state, plan_options, scoped)
+        result.shared = kueue_converge.plan(client, landscape, state.shared_inventory)
+        kueue_converge.refuse_queues(result.targets, result.shared)
         rolecheck.refuse_dangerous(result.targets, desired, read_cluster_roles(client, rolecheck.names(desired)))
         if not options.ignore_change_windows:
             hold_outside_windows(landscape, result.targets, options.now)
@@ -319,6 +324,7 @@ def _prepare(client: ClusterClient, landscape: Landscape, targets: tuple[Target,
             state.system_namespace_exists = True
         prepared.failures = preflight.check(client, result.targets, options.workers,
                                             scratch=state.system_namespace_exists)
+        prepared.failures.extend(kueue_converge.dry_run(client, result.shared, landscape.platform.name))
         result.dry_run_checked = preflight.checkable(result.targets, state.system_namespace_exists)
         prepared.state = state
     except KubeError as error:
@@ -338,8 +344,9 @@ def _execute(prepared: _Prepared, landscape: Landscape, options: ConvergeOptions
         if needs_system and not state.system_namespace_exists and not options.dry_run:
             client.apply(inv.system_namespace())
         # The Platform's flavors and priority classes, before the ClusterQueues that name them.
-        result.applied.extend(f"apply {name}" for name in kube_kueue.apply_shared(
-            client, render_kueue.render_cluster(landscape, client.name), dry_run=options.dry_run))
+        platform = landscape.platform.name
+        result.applied.extend(f"apply {name}" for name in kueue_converge.execute(
+            client, result.shared, state.shared_inventory, platform, options.dry_run))
         by_namespace = {t.namespace: t for t in prepared.targets}
 
         def run(target: TargetPlan) -> None:
@@ -356,6 +363,9 @@ def _execute(prepared: _Prepared, landscape: Landscape, options: ConvergeOptions
 
         with ThreadPoolExecutor(max_workers=max(1, options.workers)) as pool:
             list(pool.map(run, result.targets))
+        # Pruned once no ClusterQueue of this run names them any more.
+        result.deleted.extend(kueue_converge.prune(client, result.shared, state.shared_inventory, platform,
+                                                   options.dry_run))
         if not options.dry_run:
             result.health = agent_health(client, result.targets, state.live, options.wait_seconds,
                                          MANAGED_SELECTOR)
@@ -373,6 +383,8 @@ def plan_only(client: ClusterClient, landscape: Landscape, targets: tuple[Target
         state = read_cluster(client, desired, landscape.platform.name)
         plan_options = PlanOptions(allow_mass_delete, landscape.platform.mass_delete_percent)
         result.targets = plan_cluster(landscape, client.name, targets, desired, state, plan_options, scoped)
+        result.shared = kueue_converge.plan(client, landscape, state.shared_inventory)
+        kueue_converge.refuse_queues(result.targets, result.shared)
         rolecheck.refuse_dangerous(result.targets, desired, read_cluster_roles(client, rolecheck.names(desired)))
         hold_outside_windows(landscape, result.targets, now)
     except KubeError as error:

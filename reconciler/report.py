@@ -49,6 +49,9 @@ def text(results: list[ClusterResult], color: bool = False, verbose: bool = Fals
         lines.append(_paint(f"cluster {result.cluster}", "1", color))
         for error in result.errors:
             lines.append(_paint(f"  error: {error}", "31", color))
+        if result.shared:
+            lines.append("  cluster-scoped Kueue objects of the Platform:")
+            lines.extend(line for change in result.shared for line in _change_lines(change, color))
         for target in result.targets:
             label = f"{target.namespace} ({target.environment}{', removed' if target.removed else ''})"
             lines.append(f"  {label}: {_counts(target)}")
@@ -94,6 +97,8 @@ def as_dict(results: list[ClusterResult]) -> dict[str, Any]:
                 "orphaned": r.orphaned,
                 "writes": r.writes,
                 "health": [h.__dict__ for h in r.health],
+                # The Platform's cluster-scoped Kueue objects, on clusters that have any.
+                **({"shared": [change(c) for c in r.shared]} if r.shared else {}),
                 "targets": [
                     {"namespace": t.namespace, "environment": t.environment, "removed": t.removed,
                      "counts": t.counts(), "warnings": t.warnings, "refusals": t.refusals, "held": t.held,

@@ -105,6 +105,7 @@ def install_crds(api: client.ApiClient, built: Built) -> None:
                 raise
     for name in names:
         _until(_established, extensions, name, 60)
+        _until(_listable, extensions, name, 60)
 
 
 def start(env: controlplane.TestEnv, cluster: str, built: Built, timeout: float = 120.0) -> Running:
@@ -185,11 +186,27 @@ def _established(extensions: client.ApiextensionsV1Api, name: str) -> bool:
     return any(c.type == "Established" and c.status == "True" for c in conditions)
 
 
+def _listable(extensions: client.ApiextensionsV1Api, name: str) -> bool:
+    """Established is not yet servable: until its watch cache is ready, the API server answers a LIST of a new
+    kind with 429 (Retry-After), which a client that does not retry takes for an unreachable cluster."""
+    crd = extensions.read_custom_resource_definition(name)
+    version = next(v.name for v in crd.spec.versions if v.served and v.storage)
+    objects = client.CustomObjectsApi(extensions.api_client)
+    try:
+        objects.list_cluster_custom_object(crd.spec.group, version, crd.spec.names.plural, limit=1,
+                                           label_selector="app.kubernetes.io/managed-by=reconciler")
+    except ApiException as error:
+        if error.status == 429:
+            return False
+        raise
+    return True
+
+
 def _until(check: Callable[[client.ApiextensionsV1Api, str], bool], extensions: client.ApiextensionsV1Api,
            name: str, timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while not check(extensions, name):
         if time.monotonic() > deadline:
             raise controlplane.ControlPlaneError(f"timed out after {timeout}s waiting for CRD {name} to be "
-                                                 "established; see the API server's log")
+                                                 "established and listable; see the API server's log")
         time.sleep(0.2)

@@ -48,7 +48,11 @@ def kueue_on_gpu(control_plane: controlplane.TestEnv) -> Iterator[kueue.Running]
 def kueue_repo(tmp_path: Path, prefix: str) -> Path:
     """The sample with Kueue: prod and staging on cluster gpu in one cohort; dev (on a cluster without Kueue) gone.
     Namespaces start with ``prefix`` and the Platform is ``platform-<prefix>``."""
-    repo = private_repo(tmp_path, prefix)
+    return with_kueue(private_repo(tmp_path, prefix), prefix)
+
+
+def with_kueue(repo: Path, prefix: str) -> Path:
+    """The edits of ``kueue_repo`` on a copy of the sample whose namespaces start with ``prefix``."""
     (repo / "environments" / "dev.yaml").unlink()
     edit(repo, "platform.yaml", "  massDeletePercent: 25", "  massDeletePercent: 100\n  quotaEnforcement: Both")
     edit(repo, "environments/prod.yaml", "  quota:\n", f"  kueue:\n    cohort: ml\n    pools: {PROD_POOLS}\n  quota:\n")
@@ -204,3 +208,58 @@ def test_removing_an_environment_with_admitted_workloads_drains_then_deletes(
     polling.until(lambda: gpu.get("ClusterQueue", None, "platform-kd-staging") is None, 30,
                   "the drained ClusterQueue to be gone")
     api.close()  # type: ignore[no-untyped-call]
+
+
+def flavor(name: str, labels: dict[str, str]) -> dict[str, Any]:
+    return {"apiVersion": "kueue.x-k8s.io/v1beta2", "kind": "ResourceFlavor",
+            "metadata": {"name": name, "labels": labels}, "spec": {"nodeLabels": {"made-by": "hand"}}}
+
+
+def test_shared_objects_are_owned_by_the_platforms_cluster_inventory(
+        tmp_path: Path, kubeconfig: Path, kueue_on_gpu: kueue.Running, capsys: pytest.CaptureFixture[str]) -> None:
+    """A wanted flavor name held by nobody, or by another Platform, is a conflict and stays as it was; once free,
+    the flavor is created and recorded; a priority class no longer wanted is pruned, another Platform's never."""
+    repo = kueue_repo(tmp_path, "ks")
+    gpu = cluster_clients(repo, kubeconfig)["gpu"]
+    others = {"app.kubernetes.io/managed-by": "reconciler", "reconciler/platform": "platform-other"}
+    for name, labels in (("platform-ks-a100", {}), ("platform-ks-cpu", others)):
+        gpu.apply(flavor(name, labels))
+    foreign_class = {"apiVersion": "kueue.x-k8s.io/v1beta2", "kind": "WorkloadPriorityClass",
+                     "metadata": {"name": "platform-ks-priority-7", "labels": others}, "value": 7}
+    gpu.apply(foreign_class)
+    capsys.readouterr()
+    assert run_cli("plan", repo, "--kubeconfig", kubeconfig) != 0
+    shown = capsys.readouterr().out
+    assert "ResourceFlavor/platform-ks-a100 exists and is not the reconciler's" in shown, shown
+    assert "ResourceFlavor/platform-ks-cpu exists and is Platform platform-other's" in shown, shown
+    assert run_cli("apply", repo, "--kubeconfig", kubeconfig) != 0
+    for name in ("platform-ks-a100", "platform-ks-cpu"):
+        live = gpu.get("ResourceFlavor", None, name)
+        assert live is not None and live["spec"]["nodeLabels"] == {"made-by": "hand"}, live
+
+    for name in ("platform-ks-a100", "platform-ks-cpu"):
+        gpu.delete("ResourceFlavor", None, name)
+    assert run_cli("apply", repo, "--kubeconfig", kubeconfig) == 0
+    stored = gpu.get("ConfigMap", "reconciler-system", "inventory.platform-ks.cluster")
+    assert stored is not None
+    owned = json.loads(stored["data"]["inventory.json"])["objects"]
+    assert {"ResourceFlavor/platform-ks-a100", "ResourceFlavor/platform-ks-cpu",
+            "WorkloadPriorityClass/platform-ks-priority-10"} <= set(owned), owned
+    live = gpu.get("ResourceFlavor", None, "platform-ks-a100")
+    assert live is not None and live["spec"]["nodeLabels"] == {"gpu": "a100"}, live
+
+    edit(repo, "environments/prod.yaml", "priority: 10", "priority: 7")  # 7: another Platform's name
+    capsys.readouterr()
+    assert run_cli("plan", repo, "--kubeconfig", kubeconfig) != 0
+    shown = capsys.readouterr().out
+    assert "WorkloadPriorityClass/platform-ks-priority-7 exists and is Platform platform-other's" in shown, shown
+    edit(repo, "environments/prod.yaml", "priority: 7", "priority: 20")
+    capsys.readouterr()
+    assert run_cli("plan", repo, "--kubeconfig", kubeconfig) in (0, 2)
+    shown = capsys.readouterr().out
+    assert "WorkloadPriorityClass/platform-ks-priority-10" in shown and "no longer wanted" in shown, shown
+    assert run_cli("apply", repo, "--kubeconfig", kubeconfig) == 0
+    assert gpu.get("WorkloadPriorityClass", None, "platform-ks-priority-10") is None
+    assert gpu.get("WorkloadPriorityClass", None, "platform-ks-priority-20") is not None
+    assert gpu.get("WorkloadPriorityClass", None, "platform-ks-priority-7") is not None  # never ours
+    assert gpu.get("ResourceFlavor", None, "platform-ks-a100") is not None  # still wanted
