@@ -24,10 +24,18 @@ def test_a_no_op_apply_sends_one_list_per_kind_and_no_get_per_object(tmp_path: P
     cluster = clients(repo, kubeconfig)
     for client in cluster.values():
         quiet_writes(client)
-    before = {name: request_counts(c) for name, c in cluster.items()}
-    assert run_cli("apply", repo, "--kubeconfig", kubeconfig) == 0
-    for name, client in cluster.items():
-        sent = sent_between(before[name], request_counts(client))
+    # The API server counts every client's requests: the cluster's own controllers relist now and then. Their
+    # requests can only add to ours, so the fewest seen over three no-ops is what the reconciler sends.
+    fewest: dict[str, Counter[Key]] = {}
+    for _ in range(3):
+        before = {name: request_counts(c) for name, c in cluster.items()}
+        assert run_cli("apply", repo, "--kubeconfig", kubeconfig) == 0
+        for name, client in cluster.items():
+            sent = Counter(sent_between(before[name], request_counts(client)))
+            fewest[name] = sent if name not in fewest else Counter(
+                {key: min(n, sent.get(key, 0)) for key, n in fewest[name].items()})
+    for name in cluster:
+        sent = fewest[name]
         lists: Counter[str] = Counter()
         for (verb, resource, _), n in sent.items():
             lists[resource] += n if verb == "LIST" else 0
