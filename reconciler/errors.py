@@ -33,7 +33,7 @@ def one_line(message: str) -> str:
     return message.replace("\r", "\\r").replace("\n", "\\n")
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(frozen=True, order=True, slots=True)  # one per line of every file read: slots halve their memory
 class Location:
     """A place in the environments repository: a repo-relative path and a 1-based line."""
 

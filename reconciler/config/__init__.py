@@ -1,53 +1,29 @@
-"""The environments repository: load, validate against the schemas, resolve into a typed landscape."""
+"""The environments repository: load, validate against the schemas, resolve into a typed landscape.
+
+The names below are imported when first used: a command that only reads a submodule (``--help`` reads
+``durations``, ``contexts``) does not pay for YAML, jsonschema and the resolver.
+"""
 
 from __future__ import annotations
 
-from pathlib import Path
+import importlib
+from typing import TYPE_CHECKING, Any
 
-from reconciler.config.gcpause import without_cyclic_gc
-from reconciler.config.guardrails import DEFAULT as DEFAULT_GUARDRAILS
-from reconciler.config.guardrails import Guardrails
-from reconciler.config.load import LoadResult, load_repository
-from reconciler.config.model import Landscape
-from reconciler.config.resolve import resolve
-from reconciler.config.schema import validate_document
-from reconciler.errors import InvalidRepository, ReconcilerError
+if TYPE_CHECKING:
+    from reconciler.config.guardrails import Guardrails
+    from reconciler.config.landscape import RepositoryNotFound, landscape_from, load_landscape
+    from reconciler.config.model import Landscape
 
 __all__ = ["Guardrails", "Landscape", "RepositoryNotFound", "landscape_from", "load_landscape"]
 
-
-class RepositoryNotFound(ReconcilerError):
-    """The path given as the environments repository is not a directory, or holds no documents."""
-
-
-@without_cyclic_gc
-def landscape_from(loaded: LoadResult, guardrails: Guardrails = DEFAULT_GUARDRAILS) -> Landscape:
-    """Validate and resolve loaded documents; raises InvalidRepository with every error found."""
-    errors = list(loaded.errors)
-    valid = []
-    broken: set[tuple[str, str]] = set()
-    for document in loaded.documents:
-        document_errors = validate_document(document)
-        errors.extend(document_errors)
-        if document_errors:
-            broken.add((document.kind, document.name))
-        else:
-            valid.append(document)
-    landscape, reference_errors = resolve(valid, loaded.files, broken, all_read=not loaded.unread,
-                                         guardrails=guardrails)
-    errors.extend(reference_errors)
-    if errors:
-        raise InvalidRepository(errors)
-    return landscape
+_HOMES = {"Guardrails": "guardrails", "Landscape": "model", "RepositoryNotFound": "landscape",
+          "landscape_from": "landscape", "load_landscape": "landscape"}
 
 
-@without_cyclic_gc
-def load_landscape(root: Path, guardrails: Guardrails = DEFAULT_GUARDRAILS) -> Landscape:
-    """Read, validate and resolve the environments repository at ``root``."""
-    if not root.is_dir():
-        raise RepositoryNotFound(f"{root}: no such directory; pass the path of an environments repository")
-    loaded = load_repository(root)
-    if not loaded.documents and not loaded.errors:
-        raise RepositoryNotFound(f"{root}: no documents in *.yaml or *.yml files; pass the path of an environments "
-                                 "repository (such as sample-repo)")
-    return landscape_from(loaded, guardrails)
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{home}"), name)
+    globals()[name] = value  # later uses find it at once
+    return value

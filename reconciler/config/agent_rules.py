@@ -3,7 +3,7 @@
 An agent identifies itself by an instance the control plane registered: two environments sharing one would take
 each other's runs. It has one default artifacts store: two would leave Polyaxon to pick. Settings that are merely
 missing (instance, control plane host, artifacts store) do not stop a revision: ``plan`` warns about them
-(``reconciler.prerequisites``), since the agent cannot start without them but everything else can converge.
+(``reconciler.policy.prerequisites``), since the agent cannot start without them but everything else can converge.
 """
 
 from __future__ import annotations

@@ -4,8 +4,10 @@ charts, CI files), in gitignore syntax, so a repository that also holds them sti
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pathspec
+if TYPE_CHECKING:
+    import pathspec
 
 IGNORE_FILE = ".reconcilerignore"
 
@@ -16,10 +18,16 @@ class Ignored:
     def __init__(self, root: Path) -> None:
         listing = root / IGNORE_FILE
         lines = listing.read_text(encoding="utf-8").splitlines() if listing.is_file() else []
-        self._spec = pathspec.GitIgnoreSpec.from_lines(lines)
+        # Most repositories have none: then no path is matched against patterns at all, and pathspec (a tenth of
+        # a small command's start-up) is not even imported.
+        self._spec: pathspec.GitIgnoreSpec | None = None
+        if lines:
+            import pathspec
+
+            self._spec = pathspec.GitIgnoreSpec.from_lines(lines)
 
     def folder(self, relative: str) -> bool:
-        return self._spec.match_file(relative.rstrip("/") + "/")
+        return self._spec is not None and self._spec.match_file(relative.rstrip("/") + "/")
 
     def file(self, relative: str) -> bool:
-        return self._spec.match_file(relative)
+        return self._spec is not None and self._spec.match_file(relative)

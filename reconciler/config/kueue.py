@@ -12,14 +12,14 @@ from fractions import Fraction
 from typing import Any, Literal
 
 from reconciler.config.located import LocatedDict
+from reconciler.config.quantity import parse_quantity
 from reconciler.errors import ConfigError, Location
-from reconciler.quantity import parse_quantity
 
 Enforcement = Literal["ResourceQuota", "Kueue", "Both"]
 RESOURCES = {"cpu": "cpu", "memory": "memory", "gpu": "nvidia.com/gpu"}  # git's name -> Kubernetes' name
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class KueuePool:
     """One environment's quota on one node pool (one ResourceFlavor), Kubernetes resource names as keys."""
 
@@ -30,7 +30,7 @@ class KueuePool:
     location: Location | None = field(default=None, compare=False)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class KueueQuota:
     cohort: str | None
     reclaim_within_cohort: str

@@ -6,7 +6,7 @@ each key and item, also after profiles have been merged into an environment.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from reconciler.errors import Location
@@ -71,21 +71,22 @@ def location_of(value: Any, path: tuple[str | int, ...]) -> Location | None:
 
 @dataclass(frozen=True)
 class Document:
-    """One YAML document of the repository."""
+    """One YAML document of the repository. ``digest`` hashes its file's path and text and its place in the file:
+    documents with the same digest have the same content on the same lines, so they validate alike."""
 
     body: LocatedDict
     location: Location
+    digest: bytes = b""
+    # Read from the body once: resolving asks for them of every document many times.
+    kind: str = field(init=False, compare=False, repr=False)
+    name: str = field(init=False, compare=False, repr=False)
 
-    @property
-    def kind(self) -> str:
+    def __post_init__(self) -> None:
         kind = self.body.get("kind")
-        return kind if isinstance(kind, str) else ""
-
-    @property
-    def name(self) -> str:
         metadata = self.body.get("metadata")
         name = metadata.get("name") if isinstance(metadata, dict) else None
-        return name if isinstance(name, str) else ""
+        object.__setattr__(self, "kind", kind if isinstance(kind, str) else "")
+        object.__setattr__(self, "name", name if isinstance(name, str) else "")
 
     def where(self, *path: str | int) -> Location:
         return location_of(self.body, path) or self.location

@@ -76,15 +76,15 @@ def _location(*values: Any) -> Location:
 
 
 def _merge_maps(base: dict[str, Any], override: dict[str, Any]) -> LocatedDict:
-    merged = LocatedDict(_location(override, base))
-    for key, value in base.items():
-        merged[key] = value
-        if isinstance(base, LocatedDict):
-            merged.key_locations[key] = base.where(key)
+    merged = LocatedDict(_location(override, base), base)
+    if isinstance(base, LocatedDict):
+        known, fallback = base.key_locations, base.location
+        merged.key_locations = {key: known.get(key, fallback) for key in base}
+    locations = merged.key_locations
     for key, value in override.items():
         merged[key] = merge(merged[key], value, key) if key in merged else value
         if isinstance(override, LocatedDict):
-            merged.key_locations[key] = override.where(key)
+            locations[key] = override.where(key)
     return merged
 
 

@@ -35,7 +35,7 @@ PodSecurity = Literal["privileged", "baseline", "restricted"]
 RiskLevel = Literal["info", "warn", "block"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ChangeWindow:
     environments: tuple[str, ...]
     days: tuple[str, ...]
@@ -44,7 +44,7 @@ class ChangeWindow:
     freezes: tuple[tuple[str, str, str], ...]  # (from, to, reason), dates inclusive, UTC
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Platform:
     name: str
     allowed_cluster_roles: tuple[str, ...] = DEFAULT_ALLOWED_CLUSTER_ROLES
@@ -59,13 +59,13 @@ class Platform:
     quota_enforcement: Enforcement = "ResourceQuota"  # who enforces quotas: ResourceQuota, Kueue or Both
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class SecretKeyRef:
     name: str
     key: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class KubeconfigSecret:
     namespace: str
     name: str
@@ -73,7 +73,7 @@ class KubeconfigSecret:
     context: str | None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ClusterConnection:
     context: str | None = None
     in_cluster: bool = False
@@ -82,7 +82,7 @@ class ClusterConnection:
     context_location: Location | None = field(default=None, compare=False)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class NodePool:
     name: str
     node_selector: dict[str, str]
@@ -90,7 +90,7 @@ class NodePool:
     gpu: bool
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Cluster:
     name: str
     connection: ClusterConnection
@@ -98,14 +98,14 @@ class Cluster:
     location: Location
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ServiceAccountRef:
     namespace: str
     name: str
     location: Location | None = field(default=None, compare=False)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Team:
     name: str
     groups: tuple[str, ...]
@@ -114,7 +114,7 @@ class Team:
     location: Location
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Access:
     """A binding of a team or a single user to an allowed ClusterRole, in one environment."""
 
@@ -123,7 +123,7 @@ class Access:
     role: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Queue:
     name: str
     concurrency: int
@@ -131,7 +131,7 @@ class Queue:
     node_pool: str | None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class AgentConnection:
     name: str
     kind: str
@@ -142,7 +142,7 @@ class AgentConnection:
     schema: dict[str, Any] = field(default_factory=dict)  # Polyaxon's connection schema: bucket, url, ...
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Agent:
     image: str
     replicas: int
@@ -159,7 +159,7 @@ class Agent:
         return next((c for c in self.connections if c.kind == ARTIFACTS_STORE), None)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Environment:
     """An environment with its profiles and ``extends`` merged in."""
 
@@ -181,7 +181,7 @@ class Environment:
     kueue: KueueQuota | None = None  # quota per node pool, rendered when the Platform enforces with Kueue
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Owner:
     """Who an object belongs to, by its labels: an environment of a Platform ("" for objects labelled before
     the platform label existed)."""
@@ -195,7 +195,7 @@ class Owner:
         return f"environment {self.environment!r} of Platform {self.platform!r}"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Target:
     """One environment placed as one namespace on one cluster: the unit that is rendered and converged."""
 
@@ -209,7 +209,7 @@ class Target:
         return f"{self.cluster.name}/{self.namespace}"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Landscape:
     """Everything a valid environments repository describes."""
 

@@ -13,10 +13,10 @@ from typing import Any
 import jsonschema
 from jsonschema.exceptions import ValidationError
 
-from reconciler.config import suggest
+from reconciler.config import compiled, suggest
 from reconciler.config.located import Document, location_of
+from reconciler.config.quantity import parse_quantity
 from reconciler.errors import ConfigError
-from reconciler.quantity import parse_quantity
 
 KINDS = ("Platform", "Cluster", "Team", "Profile", "Environment")
 
@@ -161,19 +161,44 @@ def _editor_keywords_dropped(node: Any) -> Any:
 
 
 @functools.cache
+def inlined_schema(kind: str) -> dict[str, Any]:
+    """The schema of ``kind`` as the reconciler validates it: references inlined, editor-only keywords dropped."""
+    documents = {"common.schema.json": _schema_text("common")}
+    schema = _schema_text(kind)
+    inlined: dict[str, Any] = _editor_keywords_dropped(_inline(schema, schema, documents))
+    inlined.pop("$defs", None)
+    return inlined
+
+
+# Numbers each value-judging format accepts, as a schema: a whole number from 0 is a quantity and a whole quantity.
+# Other numbers (0.5, 1e3) are left to jsonschema.
+_NUMBER_RULES = {name: {"type": "integer", "minimum": 0} for name in ("k8s-quantity", "k8s-whole-quantity")}
+
+
+# Compiling a kind's check (and importing fastjsonschema) costs about as much as validating a few dozen documents
+# with jsonschema: a command on a small repository never pays it, a large repository or a long-running controller
+# soon does. (bench/render.py measures its baseline, jsonschema alone, by setting this beyond any repository.)
+COMPILE_AFTER = 50
+_validated: dict[str, int] = dict.fromkeys(KINDS, 0)
+
+
+@functools.cache
+def _compiled_check(kind: str) -> compiled.Check:
+    return compiled.compile_check(inlined_schema(kind), _FORMATS, _NUMBER_RULES)
+
+
+def _accepted_fast(document: Document) -> bool:
+    _validated[document.kind] += 1
+    return _validated[document.kind] > COMPILE_AFTER and _compiled_check(document.kind)(document.body)
+
+
+@functools.cache
 def _validators() -> dict[str, jsonschema.Draft202012Validator]:
     """One validator per kind, built once per process."""
-    documents = {"common.schema.json": _schema_text("common")}
     checker = jsonschema.FormatChecker(formats=())
     for name, check in _FORMATS.items():
         checker.checkers[name] = (check, ())
-    validators = {}
-    for kind in KINDS:
-        schema = _schema_text(kind)
-        inlined = _editor_keywords_dropped(_inline(schema, schema, documents))
-        inlined.pop("$defs", None)
-        validators[kind] = jsonschema.Draft202012Validator(inlined, format_checker=checker)
-    return validators
+    return {kind: jsonschema.Draft202012Validator(inlined_schema(kind), format_checker=checker) for kind in KINDS}
 
 
 def schema_for(kind: str) -> dict[str, Any]:
@@ -285,9 +310,20 @@ def _leaf_errors(document: Document, leaf: ValidationError) -> Iterable[ConfigEr
 
 
 def validate_document(document: Document) -> list[ConfigError]:
-    """Schema errors of one document, each with the line of the offending value."""
+    """Schema errors of one document, each with the line of the offending value.
+
+    The compiled validator answers for a valid document; any document it does not accept is validated again by
+    jsonschema, whose errors (and only those) are reported, so messages and lines do not depend on the fast path.
+    """
     if document.kind not in KINDS:
         return [_unknown_kind(document)]
+    if _accepted_fast(document):
+        return []
+    return exact_errors(document)
+
+
+def exact_errors(document: Document) -> list[ConfigError]:
+    """Schema errors of one document of a known kind, found by jsonschema alone."""
     errors: list[ConfigError] = []
     for error in _validators()[document.kind].iter_errors(document.body):
         for leaf in _errors_of(error):

@@ -5,6 +5,7 @@ when it came from a profile; messages never name the environment, so a profile's
 
 from __future__ import annotations
 
+import functools
 import operator
 import posixpath
 import re
@@ -12,10 +13,11 @@ from fractions import Fraction
 from typing import Any
 
 from reconciler.config.located import LocatedDict
+from reconciler.config.memo import ByIdentity
 from reconciler.config.model import AGENT_OWN_MOUNT as OWN_MOUNT
+from reconciler.config.quantity import parse_quantity
 from reconciler.config.rules import mount_path
 from reconciler.errors import ConfigError, Location
-from reconciler.quantity import parse_quantity
 
 # A LimitRange entry must hold min <= defaultRequest <= default <= max for every resource (Kubernetes refuses
 # the object otherwise).
@@ -36,17 +38,27 @@ _NAME_PART = re.compile(r"[A-Za-z0-9](?:[-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?")
 _DOMAIN_PREFIX = re.compile(r"[a-z0-9](?:[-a-z0-9]*[a-z0-9])?(?:\.[a-z0-9](?:[-a-z0-9]*[a-z0-9])?)+")
 
 
-def check_settings(settings: LocatedDict) -> list[ConfigError]:
-    """Every semantic error of one environment's merged settings."""
+def check_settings(settings: LocatedDict, checked: ByIdentity | None = None) -> list[ConfigError]:
+    """Every semantic error of one environment's merged settings; ``checked`` remembers checks of values shared
+    between environments."""
+    checked = ByIdentity() if checked is None else checked
     limits = _mapping(settings.get("limits"))
     agent = _mapping(settings.get("agent"))
     quota = _mapping(settings.get("quota"))
-    return [*limit_order(limits), *agent_resources(agent, limits), *quota_fits(quota, limits), *agent_mounts(agent),
-            *image_reference(agent), *resource_names(agent, quota)]
+    resources = _mapping(agent.get("resources"))
+    objects = _mapping(quota.get("objects"))
+    connections = agent.get("connections", _NO_CONNECTIONS)
+    return [*checked.of(limit_order, limits), *checked.of(_agent_resources, resources, limits),
+            *quota_fits(quota, limits), *checked.of(_agent_mounts, connections), *image_reference(agent),
+            *checked.of(_resource_names, resources, objects)]
+
+
+_EMPTY = LocatedDict(Location("", 0))  # what an unset mapping is checked as; never changed
+_NO_CONNECTIONS: list[Any] = []
 
 
 def _mapping(value: Any) -> LocatedDict:
-    return value if isinstance(value, LocatedDict) else LocatedDict(Location("", 0))
+    return value if isinstance(value, LocatedDict) else _EMPTY
 
 
 def _amount(value: Any) -> Fraction | None:
@@ -74,7 +86,10 @@ def limit_order(limits: LocatedDict) -> list[ConfigError]:
 
 def agent_resources(agent: LocatedDict, limits: LocatedDict) -> list[ConfigError]:
     """Requests above limits are refused in the Deployment; outside the LimitRange, every agent pod is refused."""
-    resources = _mapping(agent.get("resources"))
+    return _agent_resources(_mapping(agent.get("resources")), limits)
+
+
+def _agent_resources(resources: LocatedDict, limits: LocatedDict) -> list[ConfigError]:
     requests, caps = _mapping(resources.get("requests")), _mapping(resources.get("limits"))
     errors = []
     for resource in sorted(set(requests) & set(caps)):
@@ -118,9 +133,12 @@ def quota_fits(quota: LocatedDict, limits: LocatedDict) -> list[ConfigError]:
 
 def agent_mounts(agent: LocatedDict) -> list[ConfigError]:
     """Connection mounts may not cover the agent's own folder, nor meet another mount after normalising."""
+    return _agent_mounts(agent.get("connections", []))
+
+
+def _agent_mounts(connections: Any) -> list[ConfigError]:
     errors = []
     seen: dict[str, str] = {}
-    connections = agent.get("connections", [])
     for index, connection in enumerate(connections if isinstance(connections, list) else []):
         kind = "secret" if "secret" in connection else "configMap"
         ref = _mapping(connection.get(kind))
@@ -142,18 +160,21 @@ def agent_mounts(agent: LocatedDict) -> list[ConfigError]:
 
 def image_reference(agent: LocatedDict) -> list[ConfigError]:
     image = agent.get("image")
-    if not isinstance(image, str):
-        return []
-    match = _IMAGE.fullmatch(image)
-    first = image.split("/", 1)[0] if "/" in image else ""
-    # As container runtimes read it, a first part without "." or ":" is a repository path, not a registry.
-    registry = "." in first or ":" in first or first == "localhost"
-    if match is not None and len(match["name"]) <= MAX_IMAGE_NAME and (
-            registry or not first or re.fullmatch(_COMPONENT, first)):
+    if not isinstance(image, str) or _is_image(image):
         return []
     return [ConfigError(agent.where("image"), "spec.agent.image", f"{image!r} is not an image reference: use "
                         "[registry[:port]/]repository[:tag][@sha256:digest] with a lower-case repository, e.g. "
                         "polyaxon/polyaxon-agent:2.15.1")]
+
+
+@functools.lru_cache(maxsize=1024)  # most environments run the same few images
+def _is_image(image: str) -> bool:
+    match = _IMAGE.fullmatch(image)
+    first = image.split("/", 1)[0] if "/" in image else ""
+    # As container runtimes read it, a first part without "." or ":" is a repository path, not a registry.
+    registry = "." in first or ":" in first or first == "localhost"
+    return match is not None and len(match["name"]) <= MAX_IMAGE_NAME and bool(
+        registry or not first or re.fullmatch(_COMPONENT, first))
 
 
 def _container_resource(name: str) -> bool:
@@ -166,15 +187,17 @@ def _container_resource(name: str) -> bool:
 
 def resource_names(agent: LocatedDict, quota: LocatedDict) -> list[ConfigError]:
     """Names Kubernetes refuses as resources: in the agent's requests and limits, and in quota ``objects``."""
+    return _resource_names(_mapping(agent.get("resources")), _mapping(quota.get("objects")))
+
+
+def _resource_names(resources: LocatedDict, objects: LocatedDict) -> list[ConfigError]:
     errors = []
-    resources = _mapping(agent.get("resources"))
     for side in ("requests", "limits"):
         values = _mapping(resources.get(side))
         errors += [ConfigError(values.where(name), f"spec.agent.resources.{side}.{name}", f"{name!r} is not a "
                                "resource a container may use: cpu, memory, ephemeral-storage, hugepages-<size> or a "
                                "name with a domain such as nvidia.com/gpu")
                    for name in values if not _container_resource(name)]
-    objects = _mapping(quota.get("objects"))
     errors += [ConfigError(objects.where(name), f"spec.quota.objects.{name}", f"'count/{name}' is not a resource "
                            "name Kubernetes accepts in a quota: use a resource such as services or "
                            "widgets.example.com (at most 63 characters, starting and ending with a letter or digit)")

@@ -11,9 +11,7 @@ from typing import Any
 
 from reconciler.kube import errors
 from reconciler.kube.client import ClusterClient
-
-REVIEWS = "/apis/authorization.k8s.io/v1/subjectaccessreviews"
-CLUSTER_ROLES = "/apis/rbac.authorization.k8s.io/v1/clusterroles"
+from reconciler.kube.resources import CLUSTER_ROLE, SUBJECT_ACCESS_REVIEW
 
 
 @dataclass(frozen=True)
@@ -40,7 +38,8 @@ def review(client: ClusterClient, identity: Identity, namespace: str, verb: str,
         spec["user"] = identity.user
     body = {"apiVersion": "authorization.k8s.io/v1", "kind": "SubjectAccessReview", "spec": spec}
     shown = identity.user or ",".join(identity.groups)
-    answer = client.request("POST", REVIEWS, f"review {verb} {resource} in {namespace} for {shown}", body=body)
+    answer = client.request("POST", SUBJECT_ACCESS_REVIEW.collection_path(),
+                            f"review {verb} {resource} in {namespace} for {shown}", body=body)
     status = answer.get("status", {})
     return Answer(bool(status.get("allowed")) and not status.get("denied"), str(status.get("reason", "")))
 
@@ -48,7 +47,7 @@ def review(client: ClusterClient, identity: Identity, namespace: str, verb: str,
 def cluster_role_rules(client: ClusterClient, name: str) -> list[dict[str, Any]] | None:
     """The rules of ClusterRole ``name`` (aggregated ones included), None when the cluster has no such role."""
     try:
-        role = client.request("GET", f"{CLUSTER_ROLES}/{name}", f"get ClusterRole {name}")
+        role = client.request("GET", CLUSTER_ROLE.object_path(None, name), f"get ClusterRole {name}")
     except errors.NotFound:
         return None
     rules: list[dict[str, Any]] = role.get("rules") or []

@@ -1,9 +1,11 @@
 """One cluster's API, as raw JSON: LIST with a label selector (paginated), GET, server-side apply, DELETE.
 
 Responses are decoded with ``json.loads`` and never turned into the ``kubernetes`` client's models, which is
-slow on large lists. Every request has a client-side deadline well under the API server's own 60 s, so a
-cluster whose etcd hangs fails within seconds. Every write first passes the client's write guard (fencing, see
-:mod:`reconciler.kube.fence`) and is then counted. A 401 re-reads the credentials once and retries.
+slow on large lists; that package is not even imported unless :attr:`ClusterClient.api` is asked for. Every
+request has a client-side deadline well under the API server's own 60 s, so a
+cluster whose etcd hangs fails within seconds. Every write passes the client's write guard (fencing, see
+:mod:`reconciler.kube.fence`) before any work and again once prepared, and is then counted, as sent. A 401
+re-reads the credentials once and retries.
 """
 
 from __future__ import annotations
@@ -14,17 +16,19 @@ import re
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
-import urllib3
-from kubernetes import client as k8s
-
 from reconciler.config.model import FIELD_MANAGER
-from reconciler.kube import errors
+from reconciler.kube import errors, wire
 from reconciler.kube.credentials import ApiSource
+from reconciler.kube.endpoint import Endpoint, api_client, from_library
 from reconciler.kube.fence import WriteGuard
 from reconciler.kube.resources import Resource, resource_for
+from reconciler.kube.transport import Transport
+
+if TYPE_CHECKING:
+    from kubernetes import client as k8s
 
 PAGE_SIZE = 500
 METADATA_ONLY = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1"
@@ -44,9 +48,14 @@ def describe(obj: Object) -> str:
 class ClusterClient:
     """Talks to one cluster. Thread-safe: converge uses one client from several threads."""
 
-    def __init__(self, name: str, api: k8s.ApiClient | ApiSource) -> None:
+    def __init__(self, name: str, api: Endpoint | ApiSource | k8s.ApiClient) -> None:
+        """``api``: where to connect; a ``kubernetes`` ApiClient (a test's, acting as some user) is used with
+        its configuration's settings and credential."""
         self.name = name
-        self.source = api if isinstance(api, ApiSource) else ApiSource.fixed(name, api)
+        if isinstance(api, ApiSource):
+            self.source = api
+        else:
+            self.source = ApiSource.fixed(name, api if isinstance(api, Endpoint) else from_library(api.configuration))
         self._lock = threading.Lock()
         self.writes = 0
         self.reads = 0
@@ -54,17 +63,35 @@ class ClusterClient:
         # Told the resource (plural) of every write it sends, dry runs aside (they change nothing).
         self.on_write: Callable[[str], None] | None = None
         self.unauthorized_since: float | None = None  # monotonic time of the first 401 in a row
+        self._current_transport: Transport | None = None
+        self._library: tuple[Endpoint, k8s.ApiClient] | None = None
 
     @property
-    def api(self) -> k8s.ApiClient:
+    def endpoint(self) -> Endpoint:
         return self.source.current()
 
     @property
+    def api(self) -> k8s.ApiClient:
+        """The ``kubernetes`` package's client of the current endpoint, for the code that still speaks through it
+        (the controller's watches); built, and the package imported, when first asked."""
+        endpoint = self.endpoint
+        with self._lock:
+            kept = self._library
+            if kept is None or kept[0] is not endpoint:
+                if kept is not None:
+                    kept[1].close()
+                kept = self._library = (endpoint, api_client(endpoint))
+        return kept[1]
+
+    @property
     def server(self) -> str:
-        return str(self.api.configuration.host)
+        return self.endpoint.host
 
     def close(self) -> None:
-        self.source.close()
+        if self._current_transport is not None:
+            self._current_transport.close()
+        if self._library is not None:
+            self._library[1].close()
 
     # -- transport ---------------------------------------------------------------------------------------------------
 
@@ -72,41 +99,45 @@ class ClusterClient:
                 body: Object | None = None, content_type: str = "application/json",
                 accept: str = "application/json", timeout: float | None = None, fenced: bool = True) -> Object:
         """One request. ``fenced=False`` only for the Lease itself, which is how a replica earns the right to write."""
-        if method != "GET":
-            if fenced and self.guard is not None:
-                self.guard(subject)
-            with self._lock:
-                self.writes += 1
-            if self.on_write is not None and "dryRun" not in (query or {}):
-                self.on_write(resource_of(path))
-        else:
+        guard = self.guard if fenced and method != "GET" else None
+        if guard is not None:
+            guard(subject)  # before any work: a fenced converge stops at its first write
+        if method == "GET":
             with self._lock:
                 self.reads += 1
+        # Serialised once: a retry after a 401 sends the same bytes.
+        payload = json.dumps(body, separators=(",", ":")).encode() if body is not None else None
+        target = path + "?" + urlencode(query) if query else path
         try:
-            return self._send(method, path, subject, query, body, content_type, accept, timeout)
+            return self._send(method, target, subject, query, payload, content_type, accept, timeout, guard)
         except errors.Unauthorized:
             if not self.source.reload(f"HTTP 401 on {subject}"):
                 raise
-            return self._send(method, path, subject, query, body, content_type, accept, timeout)
+            return self._send(method, target, subject, query, payload, content_type, accept, timeout, guard)
 
-    def _send(self, method: str, path: str, subject: str, query: dict[str, Any] | None, body: Object | None,
-              content_type: str, accept: str, timeout: float | None) -> Object:
-        api = self.api
-        headers = {"Accept": accept, "Content-Type": content_type}
-        _, url, headers, _, _ = api.param_serialize(method, path, header_params=headers,
-                                                    auth_settings=["BearerToken"])
-        if query:
-            url += "?" + urlencode(query)
-        # The REST layer serialises JSON content types itself; YAML ones (apply patches) are sent as given.
-        payload: Object | str | None = body
-        if body is not None and not content_type.endswith("json"):
-            payload = json.dumps(body, separators=(",", ":"))
+    def _transport(self) -> Transport:
+        endpoint = self.endpoint  # read again after a 401 or on schedule: a new endpoint gets a new transport
+        transport = self._current_transport
+        if transport is None or transport.endpoint is not endpoint:
+            if transport is not None:
+                transport.close()
+            transport = self._current_transport = Transport(endpoint, endpoint.pool_size)
+        return transport
+
+    def _send(self, method: str, target: str, subject: str, query: dict[str, Any] | None, payload: bytes | None,
+              content_type: str, accept: str, timeout: float | None, guard: WriteGuard | None) -> Object:
+        try:
+            transport = self._transport()
+        except OSError as exc:  # a CA or client certificate file that cannot be read or used
+            raise errors.Unreachable(self.name, subject, 0, f"cannot use the TLS settings of {self.server}: {exc}; "
+                                     "check the certificates its kubeconfig names") from exc
+        headers = transport.headers(accept, content_type)
+        if method != "GET":
+            self._sending(target, subject, query, guard)
         deadline = TIMEOUT_SECONDS if timeout is None else (min(TIMEOUT_SECONDS[0], timeout), timeout)
         try:
-            response = api.rest_client.request(method, url, headers=headers, body=payload,
-                                               _request_timeout=deadline)
-            data = response.read()
-        except (urllib3.exceptions.HTTPError, OSError) as exc:
+            status, data = transport.send(method, target, payload, headers, deadline)
+        except OSError as exc:
             if _timed_out(exc):
                 raise errors.Unreachable(self.name, subject, 0, f"{self.server} did not answer within "
                                          f"{deadline[1]:.0f}s (an API server that cannot reach its etcd hangs like "
@@ -114,13 +145,22 @@ class ClusterClient:
             raise errors.Unreachable(self.name, subject, 0, f"cannot reach {self.server}: {_reason(exc)}; check that "
                                      "the cluster is up and that its kubeconfig context names the right server"
                                      ) from exc
-        except k8s.ApiException as exc:
-            raise errors.Unreachable(self.name, subject, 0, f"cannot reach {self.server}: {exc.reason}") from exc
-        self._note_auth(response.status)
-        if not 200 <= response.status < 300:
-            raise errors.from_response(self.name, subject, response.status, data or b"")
+        self._note_auth(status)
+        if not 200 <= status < 300:
+            raise errors.from_response(self.name, subject, status, data)
         decoded: Object = json.loads(data) if data else {}
         return decoded
+
+    def _sending(self, target: str, subject: str, query: dict[str, Any] | None, guard: WriteGuard | None) -> None:
+        """A write about to leave: asked once more as late as this layer can (a pause while the request was being
+        prepared is caught here; one between here and the socket only by the API server's fence policy), then
+        counted, as sent."""
+        if guard is not None:
+            guard(subject)
+        with self._lock:
+            self.writes += 1
+        if self.on_write is not None and "dryRun" not in (query or {}):
+            self.on_write(resource_of(target.partition("?")[0]))
 
     # -- reads -------------------------------------------------------------------------------------------------------
 
@@ -169,6 +209,15 @@ class ClusterClient:
                             f"apply {describe(obj)}", query=query, body=obj,
                             content_type="application/apply-patch+yaml")
 
+    def dry_run_create(self, obj: Object) -> Object:
+        """A server-side dry run of creating ``obj`` (POST): the server's validation, defaulting and admission of a
+        new object, with unknown and duplicate fields refused (``fieldValidation=Strict``). Cheaper for the server
+        than a dry-run apply; ``converge.preflight`` says when it checks the same."""
+        resource = resource_for(obj["kind"])
+        query = {"fieldManager": FIELD_MANAGER, "fieldValidation": "Strict", "dryRun": "All"}
+        return self.request("POST", resource.collection_path(obj["metadata"].get("namespace")),
+                            f"create {describe(obj)}", query=query, body=obj)
+
     def delete(self, kind: str, namespace: str | None, name: str, *, dry_run: bool = False) -> bool:
         """Delete an object (its dependents go in the background); False when it was already gone."""
         resource = resource_for(kind)
@@ -204,8 +253,8 @@ def resource_of(path: str) -> str:
 
 
 def _timed_out(exc: BaseException) -> bool:
-    timeout = urllib3.exceptions.ReadTimeoutError
-    return isinstance(exc, timeout) or isinstance(getattr(exc, "reason", None), timeout)
+    """No answer in time once connected (a connect that times out is a server not reached)."""
+    return isinstance(exc, TimeoutError) and not isinstance(exc, wire.ConnectError)
 
 
 def _reason(exc: BaseException) -> str:

@@ -1,145 +1,134 @@
-"""One client per cluster, from the Cluster's connection: a kubeconfig context, the in-cluster service account,
-or a kubeconfig stored in a Secret (read through the cluster the reconciler itself runs in). Each client re-reads
-its source after a 401 and on a schedule (:mod:`reconciler.kube.credentials`), so rotated tokens are picked up.
+"""One way to build clients: from a landscape's Cluster documents and a command's options (``--kubeconfig``,
+``--context [CLUSTER=]CONTEXT`` overrides, ``--cluster``), one client per cluster, each re-reading its credentials
+after a 401 and on a schedule (:mod:`reconciler.kube.api_sources`, :mod:`reconciler.kube.credentials`).
 
-Clients for a landscape are built by :func:`connect_all`, which also proves that no two Cluster documents reach
-the same API server before anything is written (see :mod:`reconciler.kube.identity`)."""
+:func:`connect_landscape` is what every command uses; it also proves that no two Cluster documents reach the same
+API server before anything is written (see :mod:`reconciler.kube.identity`)."""
 
 from __future__ import annotations
 
-import base64
-import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from types import TracebackType
 
-import urllib3
 import yaml
-from kubernetes import client as k8s
-from kubernetes import config as k8s_config
-from kubernetes.config.config_exception import ConfigException
 
-from reconciler.config.model import Cluster
-from reconciler.kube import identity, kubeconfig_check
+from reconciler.config import contexts
+from reconciler.config.model import Cluster, ClusterConnection
+from reconciler.kube import api_sources, identity
 from reconciler.kube.client import ClusterClient
 from reconciler.kube.credentials import ApiSource
-from reconciler.kube.errors import ConnectionConfigError, KubeError
-
-POOL_SIZE = 16
+from reconciler.kube.errors import ConnectionConfigError
 
 
-# What reading a kubeconfig that is not YAML, or YAML of the wrong shape, raises inside the kubernetes client.
-_UNUSABLE = (ConfigException, OSError, TypeError, ValueError, KeyError, AttributeError, IndexError, yaml.YAMLError)
+@dataclass(frozen=True)
+class ConnectOptions:
+    """How a command reaches its clusters, as its flags say."""
+
+    kubeconfig: Path | None = None  # --kubeconfig; None: $KUBECONFIG, else ~/.kube/config
+    contexts: tuple[str, ...] = ()  # --context [CLUSTER=]CONTEXT, each overriding a Cluster's own context
+    cluster: str | None = None  # --cluster: only this cluster (a bare --context CONTEXT is for it)
 
 
-def _place(where: Path | str, exc: BaseException) -> str:
-    """The kubeconfig's name, with line and column when its YAML could not be parsed."""
-    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
-    return f"{where}:{mark.line + 1}:{mark.column + 1}" if mark is not None else str(where)
+@dataclass
+class Clients:
+    """The clients of the clusters that could be reached, and why each other one could not (it fails alone)."""
+
+    clients: dict[str, ClusterClient]
+    unusable: dict[str, ConnectionConfigError] = field(default_factory=dict)
+    owned: bool = True  # False when a ClientCache keeps the clients open for the next landscape
+
+    def close(self) -> None:
+        if self.owned:
+            for client in self.clients.values():
+                client.close()
+
+    def __enter__(self) -> Clients:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
+                 trace: TracebackType | None) -> None:
+        self.close()
 
 
-def _why(exc: BaseException) -> str:
-    if isinstance(exc, yaml.YAMLError):
-        problem = getattr(exc, "problem", None) or "it cannot be read"
-        return f"not YAML ({problem})"
-    if isinstance(exc, (TypeError, KeyError, AttributeError, IndexError)):
-        return f"not a kubeconfig (clusters, contexts and users lists expected; {type(exc).__name__}: {exc})"
-    return " ".join(str(exc).split())[:300]
+class ClientCache:
+    """Clients kept across landscapes by a long-running command (``dev``, a controller worker): a cluster's client
+    is reused while its connection is unchanged, so a new revision does not reconnect."""
+
+    def __init__(self) -> None:
+        self._kept: dict[str, tuple[ClusterConnection, ClusterClient]] = {}
+
+    def client(self, cluster: Cluster, kubeconfig: Path | None) -> ClusterClient:
+        kept = self._kept.get(cluster.name)
+        if kept is not None and kept[0] == cluster.connection:
+            return kept[1]
+        if kept is not None:
+            kept[1].close()
+            del self._kept[cluster.name]
+        client = connect(cluster, kubeconfig)
+        self._kept[cluster.name] = (cluster.connection, client)
+        return client
+
+    def close(self) -> None:
+        for _, client in self._kept.values():
+            client.close()
+        self._kept.clear()
 
 
-def _configuration() -> k8s.Configuration:
-    configuration = k8s.Configuration()
-    configuration.connection_pool_maxsize = POOL_SIZE
-    # No retry after a read timeout: urllib3 would retry a hanging GET three times, four deadlines in all, before
-    # the error is seen; the controller retries the whole cluster with backoff instead.
-    configuration.retries = urllib3.util.Retry(total=2, read=0, status=0, redirect=0)
-    return configuration
+def connect_landscape(clusters: Mapping[str, Cluster], options: ConnectOptions, names: Iterable[str] | None = None,
+                      *, cache: ClientCache | None = None, verify: bool = True) -> Clients:
+    """Clients for ``names`` of ``clusters`` (default: ``options.cluster`` alone, else every cluster), each
+    connecting through its ``--context`` override where one is given.
+
+    Raises ReconcilerError for a ``--cluster`` or ``--context`` naming no Cluster of the repository, and
+    AliasedClusters when two Cluster documents reach one API server (by the URLs of every context the kubeconfig
+    resolves, also of clusters not selected, then by the kube-system UID of the connected ones). A cluster whose
+    credentials cannot be used is left out and named in ``unusable``. With ``cache``, clients come from it and stay
+    open after ``close``; otherwise the caller closes them (``with connect_landscape(...) as found:``). ``verify``
+    False skips the aliasing proof (one GET per cluster), for a caller that has made it for these clusters already,
+    such as a controller whose workers each prove it with :func:`verify_worker`."""
+    selected = contexts.selected_clusters(clusters, options.cluster) if names is None else sorted(set(names))
+    overrides = contexts.context_overrides(options.contexts, options.cluster, clusters)
+    reached = contexts.with_contexts(clusters, overrides)
+    found = Clients({}, owned=cache is None)
+    for name in selected:
+        try:
+            found.clients[name] = (cache.client(reached[name], options.kubeconfig) if cache
+                                   else connect(reached[name], options.kubeconfig))
+        except ConnectionConfigError as error:
+            found.unusable[name] = error
+    if verify:
+        try:
+            identity.verify_distinct(reached, found.clients,
+                                     context_servers(list(reached.values()), options.kubeconfig))
+        except identity.AliasedClusters:
+            found.close()
+            raise
+    return found
 
 
-def _from_kubeconfig(cluster: Cluster, kubeconfig: Path | None, context: str) -> k8s.ApiClient:
-    kubeconfig_check.check(cluster, _kubeconfig_files(kubeconfig), context, explicit=kubeconfig is not None)
-    configuration = _configuration()
-    try:
-        k8s_config.load_kube_config(config_file=str(kubeconfig) if kubeconfig else None, context=context,
-                                    client_configuration=configuration, persist_config=False)
-    except _UNUSABLE as exc:
-        where = kubeconfig or os.environ.get("KUBECONFIG") or "~/.kube/config"
-        raise ConnectionConfigError(
-            f"cluster {cluster.name}: cannot use context {context!r} from kubeconfig {_place(where, exc)}: "
-            f"{_why(exc)}. Pass --kubeconfig or set KUBECONFIG to a file that has this context"
-        ) from exc
-    return k8s.ApiClient(configuration)
-
-
-def _in_cluster(cluster: Cluster) -> k8s.ApiClient:
-    configuration = _configuration()
-    try:
-        k8s_config.load_incluster_config(client_configuration=configuration)
-    except ConfigException as exc:
-        raise ConnectionConfigError(
-            f"cluster {cluster.name}: connection inCluster needs the reconciler to run in a pod with a service "
-            f"account token: {exc}"
-        ) from exc
-    return k8s.ApiClient(configuration)
-
-
-def _from_secret(cluster: Cluster, home: ClusterClient) -> k8s.ApiClient:
-    ref = cluster.connection.kubeconfig_secret
-    assert ref is not None
-    subject = f"Secret {ref.namespace}/{ref.name} (kubeconfig of cluster {cluster.name})"
-    try:
-        secret = home.request("GET", f"/api/v1/namespaces/{ref.namespace}/secrets/{ref.name}", f"get {subject}")
-    except KubeError as exc:
-        raise ConnectionConfigError(f"cluster {cluster.name}: cannot read {subject}: {exc}") from exc
-    encoded = secret.get("data", {}).get(ref.key)
-    if not encoded:
-        raise ConnectionConfigError(f"cluster {cluster.name}: {subject} has no key {ref.key!r}")
-    try:
-        document: dict[str, Any] = yaml.safe_load(base64.b64decode(encoded))
-        configuration = _configuration()
-        k8s_config.load_kube_config_from_dict(document, context=ref.context, client_configuration=configuration,
-                                              persist_config=False)
-    except _UNUSABLE as exc:
-        raise ConnectionConfigError(f"cluster {cluster.name}: {subject} key {ref.key!r} is not a usable "
-                                    f"kubeconfig: {_why(exc)}") from exc
-    return k8s.ApiClient(configuration)
+def connect_one(cluster: Cluster, kubeconfig: Path | None) -> ClusterClient:
+    """The client of one ``cluster`` (its --context override already applied), for a controller that reaches each
+    cluster on its own thread; raises the ConnectionConfigError that names why it cannot be used."""
+    found = connect_landscape({cluster.name: cluster}, ConnectOptions(kubeconfig), [cluster.name], verify=False)
+    if cluster.name in found.unusable:
+        raise found.unusable[cluster.name]
+    return found.clients[cluster.name]
 
 
 def connect(cluster: Cluster, kubeconfig: Path | None = None, home: ClusterClient | None = None) -> ClusterClient:
-    """A client for ``cluster``. ``home`` is the cluster the reconciler runs in (for kubeconfig Secrets)."""
+    """A client for one ``cluster`` as its document says. ``home`` is the cluster the reconciler runs in (for
+    kubeconfig Secrets)."""
     connection = cluster.connection
     if connection.context is not None:
         context = connection.context
-        return ClusterClient(cluster.name, ApiSource(cluster.name,
-                                                     lambda: _from_kubeconfig(cluster, kubeconfig, context)))
+        return ClusterClient(cluster.name, ApiSource(
+            cluster.name, lambda: api_sources.from_kubeconfig(cluster, kubeconfig, context)))
     if connection.in_cluster:
-        return ClusterClient(cluster.name, ApiSource(cluster.name, lambda: _in_cluster(cluster)))
-    secret_home = home or ClusterClient("home", ApiSource("home", lambda: _home_api(kubeconfig)))
-    return ClusterClient(cluster.name, ApiSource(cluster.name, lambda: _from_secret(cluster, secret_home)))
-
-
-def _home_api(kubeconfig: Path | None) -> k8s.ApiClient:
-    configuration = _configuration()
-    try:
-        k8s_config.load_incluster_config(client_configuration=configuration)
-    except ConfigException:
-        try:
-            k8s_config.load_kube_config(config_file=str(kubeconfig) if kubeconfig else None,
-                                        client_configuration=configuration, persist_config=False)
-        except _UNUSABLE as exc:
-            where = kubeconfig or os.environ.get("KUBECONFIG") or "~/.kube/config"
-            raise ConnectionConfigError(f"cannot find the cluster holding kubeconfig Secrets in "
-                                        f"{_place(where, exc)}: {_why(exc)}") from exc
-    return k8s.ApiClient(configuration)
-
-
-def _kubeconfig_files(kubeconfig: Path | None) -> list[Path]:
-    if kubeconfig is not None:
-        return [kubeconfig]
-    listed = os.environ.get("KUBECONFIG")
-    if listed:
-        return [Path(item) for item in listed.split(os.pathsep) if item]
-    return [Path.home() / ".kube" / "config"]
+        return ClusterClient(cluster.name, ApiSource(cluster.name, lambda: api_sources.in_cluster(cluster)))
+    secret_home = home or ClusterClient("home", ApiSource("home", lambda: api_sources.home_api(kubeconfig)))
+    return ClusterClient(cluster.name, ApiSource(cluster.name, lambda: api_sources.from_secret(cluster, secret_home)))
 
 
 def context_servers(clusters: Sequence[Cluster], kubeconfig: Path | None) -> dict[str, str]:
@@ -147,7 +136,7 @@ def context_servers(clusters: Sequence[Cluster], kubeconfig: Path | None) -> dic
     credential plugins; clusters whose context is not there are left out (they may not be ours to reach)."""
     contexts: dict[str, str] = {}
     servers: dict[str, str] = {}
-    for path in _kubeconfig_files(kubeconfig):
+    for path in api_sources.kubeconfig_files(kubeconfig):
         try:
             document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
         except (OSError, yaml.YAMLError):
@@ -163,42 +152,12 @@ def context_servers(clusters: Sequence[Cluster], kubeconfig: Path | None) -> dic
     }
 
 
-def connect_all(clusters: Mapping[str, Cluster], names: Sequence[str], kubeconfig: Path | None = None,
-                ) -> tuple[dict[str, ClusterClient], dict[str, ConnectionConfigError]]:
-    """Clients for the clusters ``names``; a cluster whose credentials cannot be used fails alone.
-
-    Raises AliasedClusters when two Cluster documents reach one API server: by the URLs of every context the
-    kubeconfig resolves (also of clusters not selected), then by the kube-system UID of the connected ones."""
-    clients: dict[str, ClusterClient] = {}
-    failed: dict[str, ConnectionConfigError] = {}
-    for name in names:
-        try:
-            clients[name] = connect(clusters[name], kubeconfig)
-        except ConnectionConfigError as error:
-            failed[name] = error
-    try:
-        identity.verify_distinct(clusters, clients, context_servers(list(clusters.values()), kubeconfig))
-    except identity.AliasedClusters:
-        for client in clients.values():
-            client.close()
-        raise
-    return clients, failed
-
-
 def verify_worker(cluster: Cluster, client: ClusterClient, clusters: Mapping[str, Cluster],
                   kubeconfig: Path | None) -> None:
     """A controller worker's own proof that no other Cluster document reaches its server: against every other
     cluster this installation can reach (one GET each), and the URLs of every context the kubeconfig resolves."""
-    others: dict[str, ClusterClient] = {}
-    for name, other in clusters.items():
-        if name != cluster.name:
-            try:
-                others[name] = connect(other, kubeconfig)
-            except ConnectionConfigError:
-                continue  # one reconciler per cluster holds no credentials for the others
-    try:
-        identity.verify_distinct(clusters, {**others, cluster.name: client},
+    names = [name for name in clusters if name != cluster.name]
+    # One reconciler per cluster holds no credentials for the others: those are left out, not errors.
+    with connect_landscape(clusters, ConnectOptions(kubeconfig), names, verify=False) as others:
+        identity.verify_distinct(clusters, {**others.clients, cluster.name: client},
                                  context_servers(list(clusters.values()), kubeconfig), only=cluster.name)
-    finally:
-        for other_client in others.values():
-            other_client.close()

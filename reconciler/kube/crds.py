@@ -6,8 +6,7 @@ from collections.abc import Iterable
 
 from reconciler.kube import errors
 from reconciler.kube.client import ClusterClient
-
-PATH = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions"
+from reconciler.kube.resources import CUSTOM_RESOURCE_DEFINITION
 
 
 def present(client: ClusterClient, names: Iterable[str]) -> dict[str, bool | str]:
@@ -15,7 +14,8 @@ def present(client: ClusterClient, names: Iterable[str]) -> dict[str, bool | str
     result: dict[str, bool | str] = {}
     for name in names:
         try:
-            client.request("GET", f"{PATH}/{name}", f"get CustomResourceDefinition {name}")
+            client.request("GET", CUSTOM_RESOURCE_DEFINITION.object_path(None, name),
+                           f"get CustomResourceDefinition {name}")
             result[name] = True
         except errors.NotFound:
             result[name] = False

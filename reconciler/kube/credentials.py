@@ -1,8 +1,8 @@
-"""Credentials that rotate: an API client rebuilt from its source (kubeconfig and its ``tokenFile``, the in-cluster
-service account token, a kubeconfig Secret) after a 401 and on a schedule.
+"""Credentials that rotate: a cluster's endpoint read again from its source (kubeconfig and its ``tokenFile``, the
+in-cluster service account token, a kubeconfig Secret) after a 401 and on a schedule.
 
-The ``kubernetes`` package reads a kubeconfig's ``tokenFile`` once, when the configuration is loaded, so a token
-rotated in the file (a projected ServiceAccount token, a CI secret) would otherwise be used until a restart.
+A kubeconfig's ``tokenFile`` is read when the endpoint is, so a token rotated in the file (a projected
+ServiceAccount token, a CI secret) would otherwise be used until a restart.
 """
 
 from __future__ import annotations
@@ -12,19 +12,18 @@ import threading
 import time
 from collections.abc import Callable
 
-from kubernetes import client as k8s
-
 from reconciler.errors import ReconcilerError
+from reconciler.kube.endpoint import Endpoint
 
 log = logging.getLogger("reconciler.kube")
 
-Build = Callable[[], k8s.ApiClient]
+Build = Callable[[], Endpoint]
 REFRESH_SECONDS = 300.0  # projected ServiceAccount tokens are rotated well before they expire (at 80% of an hour)
 MIN_RELOAD_GAP = 1.0  # concurrent 401s of one converge rebuild the client once
 
 
 class ApiSource:
-    """The current ``ApiClient`` of one cluster, rebuilt from ``build`` when asked or when older than ``refresh``."""
+    """The current endpoint of one cluster, read again from ``build`` when asked or when older than ``refresh``."""
 
     def __init__(self, cluster: str, build: Build, *, refresh: float = REFRESH_SECONDS,
                  clock: Callable[[], float] = time.monotonic) -> None:
@@ -38,17 +37,17 @@ class ApiSource:
         self.reloads = 0
 
     @classmethod
-    def fixed(cls, cluster: str, api: k8s.ApiClient) -> ApiSource:
-        """A client that is never rebuilt (tests, and credentials given as values)."""
-        return cls(cluster, lambda: api, refresh=float("inf"))
+    def fixed(cls, cluster: str, endpoint: Endpoint) -> ApiSource:
+        """An endpoint that is never read again (tests, and credentials given as values)."""
+        return cls(cluster, lambda: endpoint, refresh=float("inf"))
 
-    def current(self) -> k8s.ApiClient:
+    def current(self) -> Endpoint:
         if self.clock() - self._built_at >= self.refresh:
             self.reload("scheduled refresh")
         return self._api
 
     def reload(self, reason: str) -> bool:
-        """Rebuild the client from its source; False when that failed or was done less than a second ago."""
+        """Read the endpoint again from its source; False when that failed or was done less than a second ago."""
         with self._lock:
             if self.clock() - self._built_at < MIN_RELOAD_GAP:
                 return False
@@ -59,12 +58,7 @@ class ApiSource:
                 log.warning("cannot re-read the cluster's credentials; keeping the current ones",
                             extra={"cluster": self.cluster, "reason": reason, "error": str(error)})
                 return False
-            previous, self._api = self._api, fresh
+            self._api = fresh
             self.reloads += 1
-        if previous is not fresh:
-            previous.close()
         log.info("credentials re-read", extra={"cluster": self.cluster, "reason": reason})
         return True
-
-    def close(self) -> None:
-        self._api.close()

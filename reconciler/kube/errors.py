@@ -47,6 +47,17 @@ class Unreachable(KubeError):
     """The cluster could not be reached at all (connection refused, DNS, TLS, timeout)."""
 
 
+# Server-side apply answers HTTP 500 when the object it was sent does not fit its kind's schema (an unknown field, a
+# wrong type, two entries of one key in a keyed list, a quantity that does not parse): words about the content, which
+# a create answers with 400, not a server that failed.
+SCHEMA_REFUSALS = ("failed to create typed patch object", "failed to convert new object")
+
+
+def refuses_content(error: KubeError) -> bool:
+    """The server refused what it was sent (invalid, or not of its kind's schema): sending it again is refused again."""
+    return error.status in (400, 422) or (error.status == 500 and error.message.startswith(SCHEMA_REFUSALS))
+
+
 class ConnectionConfigError(ReconcilerError):
     """Credentials for a cluster could not be found or read."""
 

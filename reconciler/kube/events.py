@@ -6,6 +6,7 @@ import uuid
 from datetime import UTC, datetime
 
 from reconciler.kube.client import ClusterClient
+from reconciler.kube.resources import EVENT
 
 COMPONENT = "reconciler"
 MAX_MESSAGE = 1024  # the API server refuses longer event messages
@@ -37,5 +38,5 @@ def record(client: ClusterClient, namespace: str, reason: str, message: str, *, 
         "eventTime": None,
         "count": 1,
     }
-    client.request("POST", f"/api/v1/namespaces/{namespace}/events", f"create Event {reason} in {namespace}",
+    client.request("POST", EVENT.collection_path(namespace), f"create Event {reason} in {namespace}",
                    body=event)

@@ -12,9 +12,8 @@ from reconciler.config.guardrails import Guardrails
 from reconciler.config.model import Cluster
 from reconciler.kube import errors
 from reconciler.kube.client import ClusterClient, Object
-from reconciler.kube.connect import connect
-
-CLUSTER_ROLES = "/apis/rbac.authorization.k8s.io/v1/clusterroles"
+from reconciler.kube.connect import ConnectOptions, connect_landscape
+from reconciler.kube.resources import CLUSTER_ROLE
 
 
 def read_guardrails(client: ClusterClient) -> Guardrails | None:
@@ -65,7 +64,7 @@ def read_cluster_roles(client: ClusterClient, names: Iterable[str]) -> dict[str,
     roles: dict[str, Object | None] = {}
     for name in sorted(set(names)):
         try:
-            roles[name] = client.request("GET", f"{CLUSTER_ROLES}/{name}", f"get ClusterRole {name}")
+            roles[name] = client.request("GET", CLUSTER_ROLE.object_path(None, name), f"get ClusterRole {name}")
         except errors.NotFound:
             roles[name] = None
         except errors.Forbidden as error:
@@ -78,16 +77,8 @@ def read_cluster_roles(client: ClusterClient, names: Iterable[str]) -> dict[str,
 def read_installed(clusters: Iterable[Cluster], kubeconfig: Path | None, given: Guardrails | None) -> Installed:
     """``installed_guardrails`` for a process that holds no clients yet (the controller at start): connects to
     each cluster for the one read and closes again."""
-    clients: dict[str, ClusterClient] = {}
-    failed: dict[str, str] = {}
-    for cluster in clusters:
-        try:
-            clients[cluster.name] = connect(cluster, kubeconfig)
-        except errors.ConnectionConfigError as error:
-            failed[cluster.name] = str(error)
-    try:
-        found = installed_guardrails(clients, given)
-    finally:
-        for client in clients.values():
-            client.close()
-    return Installed(found.guardrails, found.notes, {**failed, **found.failed})
+    reached = {cluster.name: cluster for cluster in clusters}
+    with connect_landscape(reached, ConnectOptions(kubeconfig), list(reached), verify=False) as found:
+        read = installed_guardrails(found.clients, given)
+    failed = {name: str(error) for name, error in found.unusable.items()}
+    return Installed(read.guardrails, read.notes, {**failed, **read.failed})

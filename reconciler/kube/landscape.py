@@ -6,20 +6,21 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from kubernetes import config as k8s_config
-from kubernetes.config.config_exception import ConfigException
+import yaml
 
-from reconciler import inventory
 from reconciler.config.model import MANAGED_BY_LABEL, MANAGED_BY_VALUE
+from reconciler.kube import kubeconfig as kubeconfig_reader
+from reconciler.kube.api_sources import kubeconfig_files
 from reconciler.kube.client import ClusterClient, Object
 from reconciler.kube.errors import ConnectionConfigError
+from reconciler.plan import inventory
 
 MANAGED_SELECTOR = f"{MANAGED_BY_LABEL}={MANAGED_BY_VALUE}"
 
 
 @dataclass
 class ClusterRecord:
-    """The raw objects; reconciler.status_cli turns them into the /status shape."""
+    """The raw objects; reconciler.cli.status turns them into the /status shape."""
 
     inventories: list[Object]
     quotas: list[Object]
@@ -29,12 +30,15 @@ class ClusterRecord:
 def contexts(kubeconfig: Path | None) -> list[str]:
     """Every context of the kubeconfig, by name: each one is read as a cluster."""
     try:
-        found, _ = k8s_config.list_kube_config_contexts(config_file=str(kubeconfig) if kubeconfig else None)
-    except (ConfigException, OSError) as exc:
+        files = kubeconfig_files(kubeconfig)
+        if not any(path.exists() for path in files):
+            raise kubeconfig_reader.KubeconfigError("no such file")
+        found = kubeconfig_reader.read(files).contexts
+    except (ValueError, OSError, TypeError, AttributeError, yaml.YAMLError) as exc:
         where = kubeconfig or "$KUBECONFIG or ~/.kube/config"
         raise ConnectionConfigError(f"cannot read the contexts of kubeconfig {where}: {exc}. Pass --kubeconfig "
                                     "with a file that has one context per cluster, or --url of a controller") from exc
-    return sorted(str(context["name"]) for context in found or [])
+    return sorted(found)
 
 
 def read(client: ClusterClient, platform: str | None = None) -> ClusterRecord:

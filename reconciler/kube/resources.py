@@ -1,4 +1,7 @@
-"""Where each kind the reconciler manages lives in the Kubernetes API."""
+"""Where each kind the reconciler manages, and each other kind it reads or writes, lives in the Kubernetes API.
+
+Every request path the reconciler sends is built here: a module that needs one names its Resource rather than
+spelling ``/api/v1/...`` itself, so an API version moves in one place."""
 
 from __future__ import annotations
 
@@ -40,6 +43,17 @@ RESOURCES: dict[str, Resource] = {
         Resource("Deployment", "apps/v1", "deployments", namespaced=True),
     )
 }
+
+
+# Kinds the reconciler uses but never manages (they are not in an inventory, never pruned, not listed by converge).
+SECRET = Resource("Secret", "v1", "secrets", namespaced=True)  # kubeconfigs of clusters reached through a Secret
+EVENT = Resource("Event", "v1", "events", namespaced=True)
+LEASE = Resource("Lease", "coordination.k8s.io/v1", "leases", namespaced=True)
+CLUSTER_ROLE = Resource("ClusterRole", "rbac.authorization.k8s.io/v1", "clusterroles", namespaced=False)
+SUBJECT_ACCESS_REVIEW = Resource("SubjectAccessReview", "authorization.k8s.io/v1", "subjectaccessreviews",
+                                 namespaced=False)
+CUSTOM_RESOURCE_DEFINITION = Resource("CustomResourceDefinition", "apiextensions.k8s.io/v1",
+                                      "customresourcedefinitions", namespaced=False)
 
 
 def resource_for(kind: str) -> Resource:

@@ -9,6 +9,7 @@ from reconciler.config.model import Access, Target, Team
 from reconciler.render.objects import Manifest, manifest
 
 RBAC_GROUP = "rbac.authorization.k8s.io"
+_NOT_IN_NAME = re.compile(r"[^a-z0-9]+")
 
 
 def binding_name(entry: Access) -> str:
@@ -18,7 +19,7 @@ def binding_name(entry: Access) -> str:
     """
     if entry.subject == "team":
         return f"access-team-{entry.name}-{entry.role}"
-    slug = re.sub(r"[^a-z0-9]+", "-", entry.name.lower()).strip("-")[:40].strip("-")
+    slug = _NOT_IN_NAME.sub("-", entry.name.lower()).strip("-")[:40].strip("-")
     digest = hashlib.sha256(entry.name.encode()).hexdigest()[:8]
     return f"access-user-{slug}-{digest}-{entry.role}"
 

@@ -9,6 +9,10 @@ from reconciler.render.objects import Manifest, manifest
 QUOTA_NAME = "environment-quota"
 LIMITS_NAME = "environment-limits"
 ISOLATION_NAME = "environment-isolation"
+# The same in every target's NetworkPolicy: shared, as the agent's constant parts are (see agent.py).
+_EVERY_POD: dict[str, object] = {}
+_OWN_NAMESPACE: dict[str, object] = {"podSelector": {}}
+_INGRESS = ["Ingress"]
 
 
 def render(target: Target, platform: Platform) -> list[Manifest]:
@@ -33,12 +37,12 @@ def pod_security_labels(level: str) -> dict[str, str]:
 
 def _isolation(target: Target, platform: Platform) -> Manifest:
     """Deny ingress from other namespaces; allow the namespace itself and the ML control plane's namespace."""
-    sources: list[dict[str, object]] = [{"podSelector": {}}]
+    sources: list[dict[str, object]] = [_OWN_NAMESPACE]
     if platform.control_plane_namespace and platform.control_plane_namespace != target.namespace:
         sources.append(
             {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": platform.control_plane_namespace}}}
         )
     return manifest(
         "networking.k8s.io/v1", "NetworkPolicy", ISOLATION_NAME, target,
-        spec={"podSelector": {}, "policyTypes": ["Ingress"], "ingress": [{"from": sources}]},
+        spec={"podSelector": _EVERY_POD, "policyTypes": _INGRESS, "ingress": [{"from": sources}]},
     )

@@ -27,25 +27,35 @@ APPLY_ORDER = (
 )
 
 
+_NO_LABELS: dict[str, str] = {}
+_RANK = {kind: rank for rank, kind in enumerate(APPLY_ORDER)}
+
+
 def labels(target: Target, **extra: str) -> dict[str, str]:
     """Ownership is all three labels together (and the inventory): the reconciler, the environment and the
     Platform, since several environments repositories may share a cluster."""
+    return _labels(target, extra)
+
+
+def _labels(target: Target, extra: dict[str, str]) -> dict[str, str]:
+    environment = target.environment
     return {
-        **target.environment.labels,
+        **environment.labels,
         **extra,
         MANAGED_BY_LABEL: MANAGED_BY_VALUE,
-        ENVIRONMENT_LABEL: target.environment.name,
+        ENVIRONMENT_LABEL: environment.name,
         PLATFORM_LABEL: target.platform,
     }
 
 
 def manifest(api_version: str, kind: str, name: str, target: Target, *, namespaced: bool = True,
              extra_labels: dict[str, str] | None = None, **body: Any) -> Manifest:
-    metadata: dict[str, Any] = {"name": name, "labels": labels(target, **(extra_labels or {}))}
-    if namespaced:
-        metadata["namespace"] = target.namespace
+    labelled = _labels(target, _NO_LABELS if extra_labels is None else extra_labels)
+    metadata: dict[str, Any] = (
+        {"name": name, "labels": labelled, "namespace": target.namespace} if namespaced
+        else {"name": name, "labels": labelled})
     return {"apiVersion": api_version, "kind": kind, "metadata": metadata, **body}
 
 
 def sort_for_apply(objects: list[Manifest]) -> list[Manifest]:
-    return sorted(objects, key=lambda o: (APPLY_ORDER.index(o["kind"]), o["metadata"]["name"]))
+    return sorted(objects, key=lambda o: (_RANK[o["kind"]], o["metadata"]["name"]))

@@ -11,7 +11,8 @@ from reconciler.render.objects import Manifest
 
 
 class _Dumper(yaml.SafeDumper):
-    pass
+    def ignore_aliases(self, data: Any) -> bool:
+        return True  # rendered objects share constant parts: each is written out in full, never as an alias
 
 
 def _text(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:

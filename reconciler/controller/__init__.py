@@ -1,0 +1,1 @@
+"""Stage 8: the in-cluster controller: follow git, converge per cluster, serve status and metrics."""

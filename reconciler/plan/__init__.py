@@ -1,0 +1,1 @@
+"""Stage 5: compare desired, live and inventory into a plan; the pull-request diff of two revisions."""

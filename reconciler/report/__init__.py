@@ -1,0 +1,1 @@
+"""Stage 7: present plans, results, access and status as text, Markdown and JSON."""
