@@ -39,7 +39,7 @@ test: install
 	$(BIN)/pytest -q tests
 
 unit: install
-	$(BIN)/pytest -q tests/unit
+	$(BIN)/pytest -q tests/unit tests/cli
 
 lint: install
 	$(BIN)/ruff check reconciler tests testenv bench
@@ -51,6 +51,7 @@ bench: install
 	$(BIN)/python bench/diff.py
 	$(BIN)/python bench/startup.py
 	$(BIN)/python bench/converge.py
+	$(BIN)/python bench/controller.py
 
 clean:
 	rm -rf $(VENV) .state build *.egg-info

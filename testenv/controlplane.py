@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from testenv import build, certs, kubeconfig, nodes, probes, processes, users, workers
+from testenv import audit, build, certs, kubeconfig, nodes, probes, processes, users, workers
 
 ETCD, APISERVER, CONTROLLER_MANAGER = "etcd", "kube-apiserver", "kube-controller-manager"
 SCHEDULER, KWOK = workers.SCHEDULER, workers.KWOK
@@ -28,6 +28,7 @@ COMPONENTS = (ETCD, APISERVER, CONTROLLER_MANAGER, SCHEDULER, KWOK)
 ADMISSION_PLUGINS = "NamespaceLifecycle,LimitRanger,ResourceQuota,ServiceAccount,PodSecurity,ValidatingAdmissionPolicy"
 STATE, KUBECONFIG, USERS_KUBECONFIG = "state.json", "kubeconfig", "users.kubeconfig"
 TOKENS, USERS = "tokens.csv", "users.json"
+AUDIT_LOG = "audit.log"  # in DIR/CLUSTER/logs: every request but the components', by user (testenv/audit.py)
 NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 
 Log = Callable[[str], None]
@@ -59,6 +60,10 @@ class Cluster:
     controller_manager_url: str | None
     components: dict[str, Component]
     health: dict[str, str] = field(default_factory=dict)  # scheduler and kwok: their /healthz URLs
+
+    @property
+    def audit_log(self) -> Path:
+        return self.directory / "logs" / AUDIT_LOG
 
     @property
     def context(self) -> str:
@@ -263,6 +268,7 @@ def _prepare(name: str, directory: Path, binaries: build.Binaries, identities: M
         "--service-cluster-ip-range=10.0.0.0/24", "--allow-privileged=true", "--profiling=false",
         # Without a bound, open watches (the controller manager's) hold a stopping server for its full timeout.
         "--shutdown-watch-termination-grace-period=1s",
+        *audit.flags(home, home / "logs" / AUDIT_LOG),
     ]  # fmt: skip
     components = {
         ETCD: Component(ETCD, etcd, home / "logs" / "etcd.log"),

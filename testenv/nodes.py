@@ -29,7 +29,9 @@ from testenv import kwok
 
 DEFAULT = Path(__file__).resolve().parent / "nodes.yaml"
 POOL_LABEL = "testenv.reconciler.dev/pool"
-BASE_CAPACITY = {"cpu": "16", "memory": "64Gi", "pods": "110", "ephemeral-storage": "500Gi"}
+# A session's tests leave well over a hundred environments with their agents on the shared cluster's one CPU node
+# (namespaces are never deleted implicitly): 110 pods, a kubelet's default, filled it and left later agents Pending.
+BASE_CAPACITY = {"cpu": "64", "memory": "256Gi", "pods": "1000", "ephemeral-storage": "500Gi"}
 
 
 @dataclass(frozen=True)
