@@ -16,8 +16,11 @@ from kubernetes.client.exceptions import ApiException
 
 from testenv import clients, controlplane, polling, users
 
+from . import hygiene
+
 CLUSTERS = ("shared", "gpu")
 HERE = Path(__file__).resolve().parent
+SESSION_CLUSTERS = pytest.StashKey[controlplane.TestEnv]()  # set while the session's clusters run
 
 ClientFactory = Callable[..., client.ApiClient]
 
@@ -29,17 +32,56 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 @pytest.fixture(scope="session")
-def control_plane(tmp_path_factory: pytest.TempPathFactory) -> Iterator[controlplane.TestEnv]:
+def control_plane(tmp_path_factory: pytest.TempPathFactory,
+                  pytestconfig: pytest.Config) -> Iterator[controlplane.TestEnv]:
     directory = tmp_path_factory.mktemp("testenv")
     try:
         env = controlplane.up(CLUSTERS, directory)
     except Exception as error:
         pytest.fail(f"the test control plane did not start ({type(error).__name__}): {error}", pytrace=False)
+    pytestconfig.stash[SESSION_CLUSTERS] = env
     try:
         yield env
     finally:
+        del pytestconfig.stash[SESSION_CLUSTERS]
         # Logs stay under pytest's temporary directory for a failed run to be read; processes never do.
         controlplane.down(env, keep=True)
+
+
+@pytest.fixture(scope="module")
+def own_control_plane(tmp_path_factory: pytest.TempPathFactory) -> Iterator[controlplane.TestEnv]:
+    """Clusters "shared" and "gpu" for one test module alone: for outages, for tests whose hundreds of objects
+    would keep the session clusters' controller managers busy while other tests run, and for tests that change what
+    the whole cluster admits."""
+    directory = tmp_path_factory.mktemp("own-testenv")
+    try:
+        env = controlplane.up(["shared", "gpu"], directory)
+    except Exception as error:
+        pytest.fail(f"the test's own control plane did not start ({type(error).__name__}): {error}", pytrace=False)
+    try:
+        yield env
+    finally:
+        controlplane.down(env, keep=True)
+
+
+@pytest.fixture(autouse=True)
+def _environments_removed_after_the_test(pytestconfig: pytest.Config) -> Iterator[None]:
+    """The namespaces of the private repositories the test made are deleted after it (hygiene.py)."""
+    yield from _removing_what_is_made(pytestconfig)
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _environments_removed_after_the_module(pytestconfig: pytest.Config) -> Iterator[None]:
+    """Those of a module's own fixtures (a landscape converged once for all its tests), after the module."""
+    yield from _removing_what_is_made(pytestconfig)
+
+
+def _removing_what_is_made(config: pytest.Config) -> Iterator[None]:
+    start = hygiene.recorded()
+    yield
+    env = config.stash.get(SESSION_CLUSTERS, None)  # the session's clusters, if a test started them
+    if env is not None:
+        hygiene.remove(env, hygiene.made_since(start))
 
 
 @pytest.fixture(scope="session")

@@ -7,7 +7,7 @@ import argparse
 import re
 from pathlib import Path
 
-from reconciler import cli
+from reconciler.cli import main as cli
 
 ROOT = Path(__file__).resolve().parents[2]
 _FENCE = re.compile(r"^```(?:sh|bash|shell)\n(.*?)^```", re.S | re.M)

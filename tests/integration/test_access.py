@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from kubernetes import client as k8s
 
+from . import authorizer
 from .conftest import ClientFactory
 from .support import private_repo, run_cli
 
@@ -22,10 +23,13 @@ VERBS = {"get pods": ("get", "", "pods"), "create pods": ("create", "", "pods"),
          "create rolebindings": ("create", "rbac.authorization.k8s.io", "rolebindings")}
 
 
-def _converged(tmp_path: Path, kubeconfig: Path) -> tuple[Path, str]:
+def _converged(tmp_path: Path, kubeconfig: Path, api_client: ClientFactory) -> tuple[Path, str]:
+    """The sample landscape applied, once the API servers' authorizers hold every binding it wrote."""
     prefix = "acc" + uuid.uuid4().hex[:6]
     repo = private_repo(tmp_path, prefix)
     assert run_cli("apply", repo, "--kubeconfig", kubeconfig) == 0
+    for cluster, environment in (("shared", "dev"), ("shared", "staging"), ("gpu", "prod")):
+        authorizer.bindings_in_effect(api_client(cluster), f"{prefix}-{environment}")
     return repo, prefix
 
 
@@ -53,7 +57,7 @@ def _can_i(api: k8s.ApiClient, namespace: str, check: str) -> bool:
 def test_the_matrix_from_git_matches_what_each_members_token_may_do(
     tmp_path: Path, kubeconfig: Path, api_client: ClientFactory, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    repo, prefix = _converged(tmp_path, kubeconfig)
+    repo, prefix = _converged(tmp_path, kubeconfig, api_client)
     code, out = _access(capsys, repo, "--kubeconfig", kubeconfig, "-o", "json")
     assert code == 0, out
     report = json.loads(out)
@@ -81,7 +85,7 @@ def test_the_matrix_from_git_matches_what_each_members_token_may_do(
 def test_access_granted_by_hand_and_declared_access_that_is_lost_are_reported(
     tmp_path: Path, kubeconfig: Path, api_client: ClientFactory, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    repo, prefix = _converged(tmp_path, kubeconfig)
+    repo, prefix = _converged(tmp_path, kubeconfig, api_client)
     gpu, shared = k8s.RbacAuthorizationV1Api(api_client("gpu")), k8s.RbacAuthorizationV1Api(api_client("shared"))
     gpu.create_namespaced_role_binding(f"{prefix}-prod", _binding("granted-by-hand", "edit", "Group",
                                                                    "oidc:ml-vision"))
@@ -89,6 +93,7 @@ def test_access_granted_by_hand_and_declared_access_that_is_lost_are_reported(
     shared.create_cluster_role_binding(cluster_wide)
     try:
         shared.delete_namespaced_role_binding("access-team-vision-edit", f"{prefix}-staging")
+        _out_of_band_in_effect(api_client, prefix, True)
         code, out = _access(capsys, repo, "--kubeconfig", kubeconfig)
         assert code == 3, out
         assert "5 disagreement(s) between git and the clusters (exit 3)" in out
@@ -117,9 +122,19 @@ def test_access_granted_by_hand_and_declared_access_that_is_lost_are_reported(
         gpu.delete_namespaced_role_binding("granted-by-hand", f"{prefix}-prod")
     finally:
         shared.delete_cluster_role_binding(cluster_wide.metadata.name)
+    _out_of_band_in_effect(api_client, prefix, False)
     code, out = _access(capsys, repo, "--kubeconfig", kubeconfig, "-o", "markdown")
     assert code == 0, out
     assert "**git and the clusters agree**" in out
+
+
+def _out_of_band_in_effect(api_client: ClientFactory, prefix: str, made: bool) -> None:
+    """Wait until the authorizers hold the changes made by hand (``made``), or their undoing: vision's edit in prod,
+    alice's cluster-wide admin, vision's edit in staging taken away."""
+    authorizer.says(api_client("gpu"), made, f"{prefix}-prod", "create", "pods", groups=("oidc:ml-vision",))
+    authorizer.says(api_client("shared"), made, f"{prefix}-dev", "create", "rolebindings", "rbac.authorization.k8s.io",
+                    user="alice@example.com")
+    authorizer.says(api_client("shared"), not made, f"{prefix}-staging", "get", "pods", groups=("oidc:ml-vision",))
 
 
 def _binding(name: str, role: str, kind: str, subject: str, *, cluster_wide: bool = False) -> Any:

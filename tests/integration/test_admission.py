@@ -11,17 +11,23 @@ import pytest
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
-from testenv import polling
+from testenv import clients, controlplane, polling
 
 from .conftest import ClientFactory
 
 
 def test_a_validating_admission_policy_with_params_and_match_conditions_is_enforced(
-        api_client: ClientFactory, namespace: Callable[[str], str]) -> None:
-    admin, alice = api_client("shared"), client.CoreV1Api(api_client("shared", "alice"))
+        own_control_plane: controlplane.TestEnv) -> None:
+    """On a control plane of its own: with this policy (ConfigMap params) made and deleted on the session's
+    clusters, the API server found no params for deploy/'s guardrails policy installed after it, and refused every
+    managed namespace (this file run before e2e/test_access_matrix.py; the API server's param informers have known
+    bugs of this kind, kubernetes/kubernetes#133827)."""
+    admin = clients.api_client(own_control_plane, "shared")
+    alice = client.CoreV1Api(clients.api_client(own_control_plane, "shared", "alice"))
     core = client.CoreV1Api(admin)
     name = f"deny-{uuid.uuid4().hex[:6]}"
-    where = namespace("shared")
+    where = "admission-params"
+    core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=where)))
     core.create_namespaced_config_map(where, client.V1ConfigMap(metadata=client.V1ObjectMeta(name="params"),
                                                                  data={"forbidden": "planted"}))
     rbac = client.RbacAuthorizationV1Api(admin)
@@ -52,7 +58,9 @@ def test_a_validating_admission_policy_with_params_and_match_conditions_is_enfor
             try:
                 alice.create_namespaced_config_map(where, planted, dry_run="All")
             except ApiException as error:
-                return str(json.loads(error.body)["message"])
+                message = str(json.loads(error.body)["message"])
+                # Until the authorizer has alice's new binding, RBAC refuses her first: not the refusal awaited.
+                return message if "ValidatingAdmissionPolicy" in message else None
             return None
 
         message = polling.until(refused, timeout=30, what="the policy to be enforced")

@@ -16,11 +16,15 @@ import pytest
 from kubernetes import client as k8s
 from kubernetes.client.exceptions import ApiException
 
-from reconciler import converge
-from reconciler import inventory as inv
 from reconciler.config import Landscape, load_landscape
-from reconciler.converge import ClusterResult
+from reconciler.config.model import Target
+from reconciler.converge import cluster as converge_cluster
+from reconciler.converge import engine as converge
+from reconciler.converge.engine import ClusterResult
 from reconciler.kube.client import ClusterClient
+from reconciler.plan import inventory as inv
+from reconciler.render import render_target
+from reconciler.render.objects import Manifest
 from testenv import polling
 
 from .support import clients, edit, private_repo
@@ -91,6 +95,29 @@ def test_a_revision_the_api_server_refuses_changes_nothing_on_any_cluster(tmp_pa
     assert all("nothing was written on any cluster" in e for e in errors), errors
     assert all(not result.applied and not result.ok for result in results)
     # Every new namespace was dry-run too, on both clusters: nothing of the revision exists anywhere.
+    assert _ours(cluster, prefix) == []
+
+
+def _with_unknown_field(kind: str) -> Callable[[Target, Landscape], list[Manifest]]:
+    """Rendering as an older API server would see it: a field in ``kind`` that its schema does not know."""
+    def render(target: Target, landscape: Landscape) -> list[Manifest]:
+        return [{**obj, "spec": {**obj["spec"], "isolation": "strict"}} if obj["kind"] == kind else obj
+                for obj in render_target(target, landscape)]
+    return render
+
+
+@pytest.mark.parametrize("kind", ["Deployment", "NetworkPolicy"])  # dry-run by apply (HTTP 500), by create (400)
+def test_a_field_the_api_server_does_not_know_changes_nothing_on_any_cluster(tmp_path: Path, kubeconfig: Path,
+                                                                            monkeypatch: pytest.MonkeyPatch,
+                                                                            kind: str) -> None:
+    prefix = f"bru{kind[0].lower()}"
+    repo = private_repo(tmp_path, prefix)
+    monkeypatch.setattr(converge_cluster, "render_target", _with_unknown_field(kind))
+    cluster = clients(repo, kubeconfig)
+    results = _converge(load_landscape(repo), cluster)
+    errors = [error for result in results for error in result.errors]
+    assert [e for e in errors if f"{kind} {prefix}-" in e and "spec.isolation" in e and "in a dry run" in e], errors
+    assert all("nothing was written on any cluster" in e for e in errors), errors
     assert _ours(cluster, prefix) == []
 
 

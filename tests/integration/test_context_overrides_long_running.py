@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from reconciler.devloop import DevLoop
-from reconciler.startguardrails import StartGuardrails
+from reconciler.cli.devloop import DevLoop
+from reconciler.controller.guardrails import StartGuardrails
 from tests.integration.support import private_repo
 
 OVERRIDES = ("gpu=admin@gpu", "shared=admin@shared")

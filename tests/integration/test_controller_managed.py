@@ -9,10 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from reconciler import cli, converge
-from reconciler import inventory as inv
+from reconciler.cli import main as cli
 from reconciler.config import load_landscape
+from reconciler.converge import engine as converge
 from reconciler.kube.client import ClusterClient
+from reconciler.plan import inventory as inv
 from tests.integration.support import clients, edit, private_repo, run_cli
 
 PROD = "environments/prod.yaml"

@@ -14,7 +14,6 @@ import signal
 import subprocess
 import sys
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -28,9 +27,9 @@ NOT_RUN = {
         "starts control planes of its own; the test runs its commands against the test clusters instead",
     "make test    # install, build or reuse the control plane binaries, run unit and integration tests":
         "runs this test suite",
-    "make test                 # unit + integration tests (real kube-apiserver, etcd, controller manager)":
+    "make test                 # all tests, integration ones on real kube-apiserver, etcd, controller manager":
         "runs this test suite",
-    "make unit                 # unit tests only, no server": "runs the unit suite (CI's own step)",
+    "make unit                 # unit and command tests only, no server": "runs the unit suite (CI's own step)",
     "make lint                 # ruff and mypy": "CI's own step",
     "make demo-down": "stops make demo's control planes, which the test did not start",
     "export KUBECONFIG=$PWD/.state/demo/kubeconfig":
@@ -76,11 +75,11 @@ def _kubeconfig(source: Path, target: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def workspace(tmp_path_factory: pytest.TempPathFactory, kubeconfig: Path) -> Iterator[tuple[Path, dict[str, str],
-                                                                                           str]]:
+def workspace(tmp_path_factory: pytest.TempPathFactory, kubeconfig: Path) -> tuple[Path, dict[str, str], str]:
     """A checkout holding sample-repo (committed, for ``git checkout``), demo/kubeconfig, ~/.kube/config, a
     ``.venv/bin/reconciler``; beside it (not inside: validate looks for the repository around a file) ``envs``, an
-    environments repository on a branch ahead of origin/main."""
+    environments repository on a branch ahead of origin/main. The examples' namespaces are deleted after the
+    module (hygiene.py)."""
     ws = tmp_path_factory.mktemp("docs")
     prefix = f"x{uuid.uuid4().hex[:6]}"
     shutil.move(private_repo(ws, prefix), ws / "sample-repo")
@@ -103,14 +102,7 @@ def workspace(tmp_path_factory: pytest.TempPathFactory, kubeconfig: Path) -> Ite
     env = {**os.environ, "HOME": str(ws / "home"), "KUBECONFIG": str(ws / "demo" / "kubeconfig"),
            "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}", "NO_COLOR": "1"}
     env["DOCS_PULL_REQUEST"] = str(pull_request)
-    yield ws, env, prefix
-    for cluster in ("gpu", "shared"):
-        listed = subprocess.run(["kubectl", "--context", cluster, "get", "namespaces", "-o", "name"], env=env,
-                                capture_output=True, text=True, check=False).stdout.split()
-        mine = [name for name in listed if name.startswith(f"namespace/{prefix}-")]
-        if mine:
-            subprocess.run(["kubectl", "--context", cluster, "delete", *mine, "--wait=false"], env=env,
-                           capture_output=True, check=False)
+    return ws, env, prefix
 
 
 def _cwd(ws: Path, env: dict[str, str], command: str) -> Path:

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from reconciler import inventory as inv
 from reconciler.kube.client import ClusterClient
+from reconciler.plan import inventory as inv
 
 from .support import clients, edit, private_repo, run_cli
 

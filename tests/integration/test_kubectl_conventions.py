@@ -6,13 +6,12 @@ import json
 import os
 import subprocess
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import yaml
 
-from reconciler import cli
+from reconciler.cli import main as cli
 from tests.integration.support import private_repo, run_cli
 
 CLUSTERS = ("gpu", "shared")
@@ -30,21 +29,17 @@ def _rendered(repo: Path, cluster: str, capsys: pytest.CaptureFixture[str], form
 
 
 @pytest.fixture
-def repo(tmp_path: Path, kubeconfig: Path, capsys: pytest.CaptureFixture[str]) -> Iterator[Path]:
+def repo(tmp_path: Path, kubeconfig: Path, capsys: pytest.CaptureFixture[str]) -> Path:
     """A private repository whose namespaces exist (a server dry run cannot create objects in a namespace that
-    does not), each deleted after the test."""
+    does not); they are deleted after the test with the repository's other namespaces."""
     repo = private_repo(tmp_path, f"k{uuid.uuid4().hex[:6]}")
-    made: list[tuple[str, str]] = []
     for cluster in CLUSTERS:
         listed = json.loads(_rendered(repo, cluster, capsys))
         namespaces = [o for o in listed["items"] if o["kind"] == "Namespace"]
         done = _kubectl(kubeconfig, "--context", cluster, "apply", "-f", "-",
                         stdin=json.dumps({"apiVersion": "v1", "kind": "List", "items": namespaces}))
         assert done.returncode == 0, done.stderr
-        made.extend((cluster, o["metadata"]["name"]) for o in namespaces)
-    yield repo
-    for cluster, name in made:
-        _kubectl(kubeconfig, "--context", cluster, "delete", "namespace", name, "--wait=false")
+    return repo
 
 
 @pytest.mark.parametrize("form", ["json", "yaml"])

@@ -17,8 +17,8 @@ from typing import Any
 import pytest
 from kubernetes import client as k8s
 
-from reconciler import risk_hold
 from reconciler.config import load_landscape
+from reconciler.controller import risk_hold
 from reconciler.kube.client import ClusterClient
 from reconciler.kube.connect import connect
 from testenv import build, clients, controlplane, kueue, polling

@@ -8,12 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from reconciler import inventory as inv
 from reconciler.config import load_landscape
 from reconciler.kube.client import ClusterClient
+from reconciler.plan import inventory as inv
 from reconciler.render import render_target
 
 from .support import clients, edit, private_repo, run_cli
+from .support import converged as _converged
 
 pytestmark = pytest.mark.integration
 
@@ -125,3 +126,33 @@ def test_an_installation_from_before_the_platform_label_converges_without_confli
     for ref in stored.objects:
         assert _labels(shared, ref.kind, ref.namespace or None, ref.name)["reconciler/platform"] == "platform-ou"
     assert run_cli("plan", repo, "--kubeconfig", kubeconfig, "--cluster", "shared", "--env", "dev") == 0
+
+
+def test_an_object_that_is_not_ours_is_a_conflict_unless_adopted(
+    tmp_path: Path, kubeconfig: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    repo = private_repo(tmp_path, "l")
+    shared = clients(repo, kubeconfig)["shared"]
+    shared.request(
+        "POST",
+        "/api/v1/namespaces",
+        "create ns",
+        body={"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "l-dev"}},
+    )
+    theirs = {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": "ml-agent-config", "namespace": "l-dev"},
+        "data": {"owner": "someone else"},
+    }
+    shared.request("POST", "/api/v1/namespaces/l-dev/configmaps", "create cm", body=theirs)
+    capsys.readouterr()
+    assert run_cli("apply", repo, "--kubeconfig", kubeconfig, "--cluster", "shared") == 1
+    # The namespace is not ours either, so the whole target is refused: the ConfigMap is not even looked at.
+    assert "x Namespace/l-dev" in capsys.readouterr().out
+    live = shared.get("ConfigMap", "l-dev", "ml-agent-config")
+    assert live is not None and live["data"] == {"owner": "someone else"}
+    edit(repo, "environments/dev.yaml", "  extends: [standard]\n", "  extends: [standard]\n  adopt: true\n")
+    _converged(repo, kubeconfig, "--cluster", "shared")
+    adopted = shared.get("ConfigMap", "l-dev", "ml-agent-config")
+    assert adopted is not None and adopted["data"]["POLYAXON_SET_AGENT"] == "true"

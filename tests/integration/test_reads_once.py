@@ -7,8 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from .server_counts import Key, request_counts, sent_between
-from .support import OUR_RESOURCES, clients, private_repo, quiet_writes, run_cli
+from reconciler.kube.api_sources import USER_AGENT
+from testenv import audit, controlplane, users
+
+from .support import OUR_RESOURCES, private_repo, run_cli
 
 pytestmark = pytest.mark.integration
 
@@ -18,24 +20,18 @@ pytestmark = pytest.mark.integration
 NAMED_READS = {("GET", "namespaces", "resource"): 1, ("GET", "configmaps", "resource"): 1}
 
 
-def test_a_no_op_apply_sends_one_list_per_kind_and_no_get_per_object(tmp_path: Path, kubeconfig: Path) -> None:
+def test_a_no_op_apply_sends_one_list_per_kind_and_no_get_per_object(
+    tmp_path: Path, kubeconfig: Path, control_plane: controlplane.TestEnv
+) -> None:
     repo = private_repo(tmp_path, "ro")
     assert run_cli("apply", repo, "--kubeconfig", kubeconfig) == 0
-    cluster = clients(repo, kubeconfig)
-    for client in cluster.values():
-        quiet_writes(client)
-    # The API server counts every client's requests: the cluster's own controllers relist now and then. Their
-    # requests can only add to ours, so the fewest seen over three no-ops is what the reconciler sends.
-    fewest: dict[str, Counter[Key]] = {}
-    for _ in range(3):
-        before = {name: request_counts(c) for name, c in cluster.items()}
-        assert run_cli("apply", repo, "--kubeconfig", kubeconfig) == 0
-        for name, client in cluster.items():
-            sent = Counter(sent_between(before[name], request_counts(client)))
-            fewest[name] = sent if name not in fewest else Counter(
-                {key: min(n, sent.get(key, 0)) for key, n in fewest[name].items()})
-    for name in cluster:
-        sent = +fewest[name]  # keys some no-op did not send at all are gone
+    # Counted in each API server's audit log, for the reconciler's own credential and User-Agent: the cluster's
+    # components (identity Leases, node heartbeats) and other clients are not what is measured.
+    marks = {name: audit.mark(cluster.audit_log) for name, cluster in control_plane.clusters.items()}
+    assert run_cli("apply", repo, "--kubeconfig", kubeconfig) == 0
+    for name, start in marks.items():
+        sent = audit.requests_since(start, users.ADMIN, USER_AGENT)
+        assert sent, f"cluster {name}: the audit log shows no request from the reconciler"
         lists: Counter[str] = Counter()
         for (verb, resource, _), n in sent.items():
             lists[resource] += n if verb == "LIST" else 0
@@ -43,7 +39,7 @@ def test_a_no_op_apply_sends_one_list_per_kind_and_no_get_per_object(tmp_path: P
         assert +lists == {kind: 2 if kind == "configmaps" else 1 for kind in OUR_RESOURCES}, (name, lists)
         gets = Counter({key: n for key, n in sent.items() if key[0] == "GET" and key[1] in OUR_RESOURCES})
         assert gets == NAMED_READS, f"cluster {name}: a no-op read managed objects one by one: {gets}"
-        others: set[Key] = {key for key in sent if key[1] not in OUR_RESOURCES}
+        others: set[audit.Key] = {key for key in sent if key[1] not in OUR_RESOURCES}
         assert {key[1] for key in others} <= {"clusterroles", "customresourcedefinitions"}, (name, others)
         assert all(key[0] == "GET" for key in others), (name, others)
         assert not [key for key in sent if key[0] not in ("GET", "LIST")], f"cluster {name}: a no-op wrote {sent}"

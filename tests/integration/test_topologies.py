@@ -17,20 +17,26 @@ import pytest
 from kubernetes import client as k8s
 from kubernetes.client.exceptions import ApiException
 
-from reconciler import prerequisites
+from reconciler.policy import prerequisites
 from testenv import controlplane, polling
 
-from .support import api_as_token, edit, private_repo, run_cli
+from . import authorizer
+from .support import api_as_token, edit, private_repo, quotas_count_every_pod, run_cli
 
 pytestmark = pytest.mark.integration
 A100_TOLERATION = {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}
 
 
 @pytest.fixture(scope="module")
-def converged(tmp_path_factory: pytest.TempPathFactory, kubeconfig: Path) -> Path:
-    """The sample landscape (namespaces t-dev, t-staging, t-prod), applied with --wait: every agent Available."""
+def converged(tmp_path_factory: pytest.TempPathFactory, control_plane: controlplane.TestEnv) -> Path:
+    """The sample landscape (namespaces t-dev, t-staging, t-prod), applied with --wait: every agent Available and
+    counted in its namespace's quota (the agents start with their quotas, before those have a status), every
+    binding in effect (the members' pods below are created with their own tokens)."""
     repo = private_repo(tmp_path_factory.mktemp("topologies"), "t")
-    assert run_cli("apply", repo, "--kubeconfig", kubeconfig, "--wait", "90") == 0
+    assert run_cli("apply", repo, "--kubeconfig", control_plane.kubeconfig, "--wait", "90") == 0
+    for cluster, namespace in (("shared", "t-dev"), ("shared", "t-staging"), ("gpu", "t-prod")):
+        quotas_count_every_pod(core(control_plane, cluster), namespace)
+        authorizer.bindings_in_effect(core(control_plane, cluster).api_client, namespace)
     return repo
 
 

@@ -16,7 +16,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from reconciler import cli, diff, policy
+from reconciler.cli import main as cli
+from reconciler.plan import diff
+from reconciler.plan.diff_model import DiffResult
+from reconciler.plan.revisions import load_revisions
+from reconciler.policy.findings import Finding, QuotaUsage
 
 # Tuesday 10:00 UTC: inside any weekday office-hours window.
 WEEKDAY_MORNING = datetime.fromisoformat("2025-06-03T10:00:00+00:00")
@@ -191,9 +195,9 @@ class GitRepo:
         self.git("commit", "-q", "--allow-empty", "-m", message)
         return self.git("rev-parse", "HEAD")
 
-    def diff(self, base: str = "HEAD~1", head: str = "HEAD", usage: policy.QuotaUsage | None = None,
-             now: datetime = WEEKDAY_MORNING) -> diff.DiffResult:
-        return diff.compare(diff.load_revisions(self.root, base, head), usage, now)
+    def diff(self, base: str = "HEAD~1", head: str = "HEAD", usage: QuotaUsage | None = None,
+             now: datetime = WEEKDAY_MORNING) -> DiffResult:
+        return diff.compare(load_revisions(self.root, base, head), usage, now)
 
     def cli(self, *args: str) -> CliRun:
         out, err = io.StringIO(), io.StringIO()
@@ -202,9 +206,9 @@ class GitRepo:
         return CliRun(code, out.getvalue(), err.getvalue())
 
 
-def rules(result: diff.DiffResult) -> dict[str, list[policy.Finding]]:
+def rules(result: DiffResult) -> dict[str, list[Finding]]:
     """Findings by rule id."""
-    found: dict[str, list[policy.Finding]] = {}
+    found: dict[str, list[Finding]] = {}
     for finding in result.findings:
         found.setdefault(finding.rule, []).append(finding)
     return found

@@ -8,10 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from reconciler import access, access_live, cli, config, report_access
-from reconciler.access import Subject
-from reconciler.access_live import CHECKS, Cell, LiveAccess, identity_of, rules_allow
+from reconciler import config
+from reconciler.cli import main as cli
 from reconciler.config.model import Access, Landscape, ServiceAccountRef
+from reconciler.policy import access
+from reconciler.policy.access import Subject
+from reconciler.report import access as report_access
+from reconciler.report import access_live
+from reconciler.report.access_live import CHECKS, Cell, LiveAccess, identity_of, rules_allow
 
 SAMPLE = Path(__file__).resolve().parents[2] / "sample-repo"
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from reconciler import cli
+from reconciler.cli import main as cli
 from tests.unit.conftest import SAMPLE_REPO
 
 

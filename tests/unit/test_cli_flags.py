@@ -6,7 +6,10 @@ import argparse
 
 import pytest
 
-from reconciler import cli, cli_flags, config, contexts
+from reconciler import config
+from reconciler.cli import flags as cli_flags
+from reconciler.cli import main as cli
+from reconciler.config import contexts
 from reconciler.errors import ReconcilerError
 from tests.unit.conftest import SAMPLE_REPO
 
@@ -66,11 +69,11 @@ def test_diff_takes_context_overrides() -> None:
 
 def test_a_context_override_replaces_only_its_clusters_context() -> None:
     landscape = config.load_landscape(SAMPLE_REPO)
-    overrides = cli_flags.context_overrides(["gpu=admin@gpu"], None, landscape.clusters)
-    clusters = cli_flags.with_contexts(landscape.clusters, overrides)
+    overrides = contexts.context_overrides(["gpu=admin@gpu"], None, landscape.clusters)
+    clusters = contexts.with_contexts(landscape.clusters, overrides)
     assert clusters["gpu"].connection.context == "admin@gpu"
     assert clusters["shared"].connection.context == "shared"
-    assert cli_flags.context_overrides(["admin@gpu"], "gpu", landscape.clusters) == {"gpu": "admin@gpu"}
+    assert contexts.context_overrides(["admin@gpu"], "gpu", landscape.clusters) == {"gpu": "admin@gpu"}
 
 
 @pytest.mark.parametrize(("given", "selected", "message"), [
@@ -81,4 +84,4 @@ def test_a_context_override_replaces_only_its_clusters_context() -> None:
 def test_a_wrong_context_override_says_what_to_write(given: list[str], selected: str | None, message: str) -> None:
     landscape = config.load_landscape(SAMPLE_REPO)
     with pytest.raises(ReconcilerError, match=message):
-        cli_flags.context_overrides(given, selected, landscape.clusters)
+        contexts.context_overrides(given, selected, landscape.clusters)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from reconciler import cli
+from reconciler.cli import main as cli
 from tests.unit.conftest import Repo
 
 

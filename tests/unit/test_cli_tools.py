@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import platform
 import subprocess
 from importlib import metadata
 from pathlib import Path
 
 import pytest
 
-from reconciler import cli
-from reconciler.server import Status
+from reconciler.cli import main as cli
+from reconciler.controller import metrics
+from reconciler.controller.status import Status
 
 COMMANDS = ("validate", "render", "plan", "apply", "diff", "access", "run", "dev", "status", "version", "completion")
 
@@ -28,7 +30,8 @@ def test_the_controller_reports_its_version_on_status_and_as_a_metric() -> None:
     state = Status("https://git.example.com/ml/envs.git", "main", "", "replica-a", leader_elect=False)
     installed = metadata.version("reconciler")
     assert state.snapshot()["version"] == installed
-    assert f'reconciler_build_info{{version="{installed}",' in state.metrics()
+    exported = metrics.exposition(metrics.registry(state.metrics, state.gauges))
+    assert f'reconciler_build_info{{python="{platform.python_version()}",version="{installed}"}} 1.0' in exported
 
 
 def _bash_complete(script: Path, words: list[str]) -> list[str]:

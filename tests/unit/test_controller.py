@@ -13,13 +13,16 @@ from pathlib import Path
 
 import pytest
 
-from reconciler import events, logs
-from reconciler.controller import Controller, Settings, backoff, outcome_of, read_secret
-from reconciler.converge import ClusterResult
-from reconciler.durations import parse_duration
+from reconciler.config.durations import parse_duration
+from reconciler.controller import events, logs
+from reconciler.controller.loop import Controller
+from reconciler.controller.outcome import outcome_of
+from reconciler.controller.schedule import backoff
+from reconciler.controller.settings import Settings, read_secret
+from reconciler.converge.results import ClusterResult, Entry, failure
 from reconciler.errors import ReconcilerError
-from reconciler.inventory import ObjectRef
-from reconciler.plan import Change, FieldDiff, TargetPlan
+from reconciler.plan.changes import Change, FieldDiff, TargetPlan
+from reconciler.plan.inventory import ObjectRef
 
 SAMPLE = Path(__file__).resolve().parents[2] / "sample-repo"
 IDENTITY = ["-c", "user.name=test", "-c", "user.email=test@example.com", "-c", "commit.gpgsign=false"]
@@ -59,8 +62,8 @@ def quota_update(namespace: str) -> Change:
 
 
 def test_a_converged_target_and_its_event() -> None:
-    result = ClusterResult("gpu", targets=[TargetPlan("gpu", "ml-prod", "prod", changes=[quota_update("ml-prod")])],
-                           applied=["update ResourceQuota/ml-prod/environment-quota"], writes=1)
+    result = ClusterResult("gpu", targets=(TargetPlan("gpu", "ml-prod", "prod", changes=(quota_update("ml-prod"),)),),
+                           entries=[Entry("update", "done", quota_update("ml-prod").ref, "ml-prod")], writes=1)
     outcome = outcome_of(result, "a" * 40, 0.5, drift=False)
     assert outcome.state == "converged" and outcome.applied == 1 and outcome.drift == 0
     assert outcome.targets["ml-prod"].revision == "a" * 40
@@ -70,8 +73,8 @@ def test_a_converged_target_and_its_event() -> None:
 
 
 def test_changes_on_a_resync_are_drift() -> None:
-    result = ClusterResult("gpu", targets=[TargetPlan("gpu", "ml-prod", "prod", changes=[quota_update("ml-prod")])],
-                           applied=["update ResourceQuota/ml-prod/environment-quota"])
+    result = ClusterResult("gpu", targets=(TargetPlan("gpu", "ml-prod", "prod", changes=(quota_update("ml-prod"),)),),
+                           entries=[Entry("update", "done", quota_update("ml-prod").ref, "ml-prod")])
     assert outcome_of(result, "b" * 40, 0.5, drift=True).drift == 1
     [notice] = events.notices(result, "b" * 40, drift=True)
     assert notice.reason == "DriftCorrected"
@@ -81,8 +84,10 @@ def test_changes_on_a_resync_are_drift() -> None:
 def test_an_error_is_pinned_on_its_target_and_the_others_converged() -> None:
     error = ("cluster shared: apply ResourceQuota ml-dev/environment-quota: admission webhook denied the request "
              "(HTTP 400)")
-    result = ClusterResult("shared", targets=[TargetPlan("shared", "ml-dev", "dev", changes=[quota_update("ml-dev")]),
-                                              TargetPlan("shared", "ml-staging", "staging")], errors=[error])
+    targets = (TargetPlan("shared", "ml-dev", "dev", changes=(quota_update("ml-dev"),)),
+               TargetPlan("shared", "ml-staging", "staging"))
+    result = ClusterResult("shared", targets=targets,
+                           entries=[failure("update", error, quota_update("ml-dev").ref, "ml-dev")])
     outcome = outcome_of(result, "c" * 40, 1.0, drift=False)
     assert outcome.state == "failed"
     assert (outcome.targets["ml-dev"].state, outcome.targets["ml-dev"].last_error) == ("failed", error)
@@ -92,10 +97,10 @@ def test_an_error_is_pinned_on_its_target_and_the_others_converged() -> None:
 
 
 def test_refusals_are_reported_and_not_retried_as_failures() -> None:
-    refused = TargetPlan("gpu", "ml-prod", "prod", refusals=["the plan deletes 8 of 12 objects (67% > 25%)"])
-    outcome = outcome_of(ClusterResult("gpu", targets=[refused]), "d" * 40, 0.1, drift=False)
+    refused = TargetPlan("gpu", "ml-prod", "prod", refusals=("the plan deletes 8 of 12 objects (67% > 25%)",))
+    outcome = outcome_of(ClusterResult("gpu", targets=(refused,)), "d" * 40, 0.1, drift=False)
     assert outcome.state == "refused" and outcome.targets["ml-prod"].state == "refused"
-    [notice] = events.notices(ClusterResult("gpu", targets=[refused]), "d" * 40, drift=False)
+    [notice] = events.notices(ClusterResult("gpu", targets=(refused,)), "d" * 40, drift=False)
     assert notice.reason == "Refused" and "67% > 25%" in notice.message
 
 

@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from reconciler.controller import Controller, Settings
-from reconciler.signatures import KeysError
+from reconciler.controller.loop import Controller
+from reconciler.controller.settings import Settings
+from reconciler.source.signatures import KeysError
 
 from ..signing import Keys, keys
 

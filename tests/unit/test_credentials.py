@@ -1,36 +1,33 @@
-"""Rebuilding a cluster's API client from its credential source: on demand (after a 401) at most once a second,
+"""Reading a cluster's endpoint again from its credential source: on demand (after a 401) at most once a second,
 on a schedule, and never replacing a working client with nothing when the source cannot be read. The real API
 server and a rotated token file are exercised by tests/integration/e2e/test_credentials.py."""
 
 from __future__ import annotations
 
-from kubernetes import client as k8s
-
 from reconciler.kube.credentials import ApiSource
+from reconciler.kube.endpoint import Endpoint, Static
 from reconciler.kube.errors import ConnectionConfigError
 
 from .test_controller_leader import Clock
 
 
 class Source:
-    """Builds a new ApiClient carrying the token currently "in the file"."""
+    """Builds a new endpoint carrying the token currently "in the file"."""
 
     def __init__(self) -> None:
         self.token = "first"
         self.broken = False
         self.built = 0
 
-    def __call__(self) -> k8s.ApiClient:
+    def __call__(self) -> Endpoint:
         if self.broken:
             raise ConnectionConfigError("cluster shared: cannot use context 'shared' from kubeconfig k: no such file")
         self.built += 1
-        configuration = k8s.Configuration(host="https://127.0.0.1:1")
-        configuration.api_key = {"authorization": f"Bearer {self.token}"}
-        return k8s.ApiClient(configuration)
+        return Endpoint("https://127.0.0.1:1", credential=Static(f"Bearer {self.token}"))
 
 
-def token(api: k8s.ApiClient) -> str:
-    return str(api.configuration.api_key["authorization"])
+def token(endpoint: Endpoint) -> str:
+    return endpoint.credential.headers()["authorization"]
 
 
 def test_a_reload_reads_the_rotated_credential_at_most_once_a_second() -> None:

@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from reconciler.diff import ObjectChange, compare_objects, field_diffs, short_field
-from reconciler.inventory import ObjectRef
-from reconciler.plan import FieldDiff
+from reconciler.plan.changes import FieldDiff
+from reconciler.plan.diff_model import ObjectChange, short_field
+from reconciler.plan.inventory import ObjectRef
+from reconciler.plan.object_diff import compare_objects, field_diffs
 
 
 def diffs(before: Any, after: Any) -> list[str]:

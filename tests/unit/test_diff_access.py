@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from reconciler import report_diff
+from reconciler.report import diff as report_diff
 from tests.unit.gitrepo import GitRepo
 
 

@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from reconciler import diff, report_diff
 from reconciler.config import load_landscape
+from reconciler.plan import revisions
 from reconciler.render import render_landscape
+from reconciler.report import diff as report_diff
 from tests.unit.gitrepo import LANDSCAPE, GitRepo, rules
 
 
@@ -213,7 +214,7 @@ def test_markdown_stays_within_a_pull_request_comment(git_repo: GitRepo, monkeyp
 
 
 def test_help_documents_the_exit_codes(capsys: pytest.CaptureFixture[str]) -> None:
-    from reconciler import cli
+    from reconciler.cli import main as cli
 
     with pytest.raises(SystemExit):
         cli.main(["diff", "--help"])
@@ -228,7 +229,7 @@ def test_live_quota_usage_from_api_objects() -> None:
         {"metadata": {"name": "someone-elses", "namespace": "ml-prod"}, "status": {"used": {"pods": "1"}}},
         {"metadata": {"name": "environment-quota", "namespace": "ml-new"}},
     ]
-    assert diff.usage_from_quotas("gpu", quotas) == {
+    assert revisions.usage_from_quotas("gpu", quotas) == {
         "gpu/ml-prod": {"requests.nvidia.com/gpu": "12", "pods": "40"}, "gpu/ml-new": {}}
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from reconciler import hold_base
+from reconciler.controller import hold_base
 from reconciler.errors import ReconcilerError
 
 COMMIT = "9b2e6f0c41d8a7e5b3c2f1e0d9c8b7a6f5e4d3c2"

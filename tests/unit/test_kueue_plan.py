@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from reconciler import kueue_plan
-from reconciler.inventory import ObjectRef
-from reconciler.plan import Change, TargetPlan
+from reconciler.plan import kueue as kueue_plan
+from reconciler.plan.changes import Change, TargetPlan
+from reconciler.plan.inventory import ObjectRef
 
 LIVE = {"status": {"flavorsUsage": [
     {"name": "p-a100", "resources": [{"name": "nvidia.com/gpu", "total": "3", "borrowed": "1"}]},
@@ -13,16 +13,14 @@ LIVE = {"status": {"flavorsUsage": [
 
 
 def plan(*changes: Change) -> TargetPlan:
-    target = TargetPlan("gpu", "ml-prod", "prod")
-    target.changes.extend(changes)
-    return target
+    return TargetPlan("gpu", "ml-prod", "prod", changes=changes)
 
 
 def test_removal_of_a_cluster_queue_is_shown_as_a_drain_and_a_change_beside_its_usage() -> None:
     queue, local = ObjectRef("ClusterQueue", "", "p-prod"), ObjectRef("LocalQueue", "ml-prod", "training")
     removed = plan(Change("delete", queue, live=LIVE), Change("delete", local))
     changed = plan(Change("update", queue, desired={}, live=LIVE))
-    kueue_plan.mark_drains([removed, changed])
+    removed, changed = kueue_plan.mark_drains([removed, changed])
     assert "drained first (stopPolicy HoldAndDrain" in removed.changes[0].reason
     assert removed.changes[1].reason == ""
     assert changed.changes[0].reason == "admitted now: p-a100 nvidia.com/gpu 3 (1 borrowed)"

@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 
-from reconciler import inventory, kueue_converge, kueue_shared
-from reconciler.inventory import ObjectRef
-from reconciler.plan import Change, TargetPlan
+from reconciler.plan import inventory, kueue_shared
+from reconciler.plan.changes import Change, TargetPlan
+from reconciler.plan.inventory import ObjectRef
 
 FLAVOR = ObjectRef("ResourceFlavor", "", "p-a100")
 PRIORITY = ObjectRef("WorkloadPriorityClass", "", "p-priority-10")
@@ -70,11 +70,12 @@ def test_the_inventory_is_recorded_before_creation_and_is_never_a_targets_invent
 
 
 def test_targets_writing_queues_are_refused_while_a_shared_object_is_in_conflict() -> None:
-    queues, plain = TargetPlan("gpu", "ml-prod", "prod"), TargetPlan("gpu", "ml-dev", "dev")
-    queues.changes.append(Change("unchanged", ObjectRef("LocalQueue", "ml-prod", "training"), desired={}))
-    plain.changes.append(Change("create", ObjectRef("Namespace", "", "ml-dev"), desired={}))
-    kueue_converge.refuse_queues([queues, plain], [Change("conflict", FLAVOR, desired={})])
+    queues = TargetPlan("gpu", "ml-prod", "prod", changes=(
+        Change("unchanged", ObjectRef("LocalQueue", "ml-prod", "training"), desired={}),))
+    plain = TargetPlan("gpu", "ml-dev", "dev",
+                       changes=(Change("create", ObjectRef("Namespace", "", "ml-dev"), desired={}),))
+    queues, plain = kueue_shared.refuse_queues([queues, plain], [Change("conflict", FLAVOR, desired={})])
     assert len(queues.refusals) == 1 and "ResourceFlavor/p-a100" in queues.refusals[0]
-    assert plain.refusals == []
-    kueue_converge.refuse_queues([plain], [Change("create", FLAVOR, desired={})])
-    assert plain.refusals == []
+    assert plain.refusals == ()
+    [plain] = kueue_shared.refuse_queues([plain], [Change("create", FLAVOR, desired={})])
+    assert plain.refusals == ()

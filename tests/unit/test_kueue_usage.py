@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from reconciler import diff, kueue_usage
 from reconciler.config import Landscape
+from reconciler.plan import diff
+from reconciler.policy import kueue_usage
 from tests.unit.config.test_kueue import KUEUE_PLATFORM, environment
 from tests.unit.conftest import Repo
 

@@ -13,12 +13,13 @@ from typing import Any
 
 import pytest
 
-from reconciler import events
 from reconciler.config import load_landscape
 from reconciler.config.model import ENVIRONMENT_LABEL, PLATFORM_LABEL, Landscape, Owner, Target
-from reconciler.converge import ClusterResult
-from reconciler.inventory import SYSTEM_NAMESPACE, Inventory, ObjectRef
-from reconciler.plan import PlanOptions, plan_removed, plan_target
+from reconciler.controller import events
+from reconciler.converge.results import ClusterResult
+from reconciler.plan.changes import PlanOptions, plan_target
+from reconciler.plan.inventory import SYSTEM_NAMESPACE, Inventory, ObjectRef
+from reconciler.plan.removal import plan_removed
 from reconciler.render import render_target
 
 SAMPLE = Path(__file__).resolve().parents[2] / "sample-repo"
@@ -107,10 +108,10 @@ def test_a_namespace_nobody_manages_refuses_the_whole_target(landscape: Landscap
     result = plan_target(dev, desired, {NAMESPACE: theirs}, None, OPTIONS)
     assert [(c.action, c.ref) for c in result.changes] == [("conflict", NAMESPACE)]
     assert result.foreign_namespace and not result.pending
-    assert result.refusals == [
+    assert result.refusals == (
         "namespace ml-dev on cluster shared exists and is not managed by the reconciler (managed-by: nobody); it "
         "is left alone. Delete or rename it, or set `adopt: true` on the environment to take it over. Nothing of "
-        "environment dev is written into it (no binding, quota, policy, agent or inventory entry)"]
+        "environment dev is written into it (no binding, quota, policy, agent or inventory entry)",)
     adopted = plan_target(_with(dev, adopt=True), desired, {NAMESPACE: theirs}, None, OPTIONS)
     assert not adopted.refusals and adopted.by_action("update")[0].ref == NAMESPACE
     assert len(adopted.by_action("create")) == len(desired) - 1
@@ -133,9 +134,9 @@ def test_a_namespace_of_another_environment_is_refused_and_take_over_moves_it(la
     assert all(c.reason.startswith("taken over from environment 'development' of Platform 'ml-platform' "
                                    "(takeOver)") for c in moved.changes)
     assert [c.ref.kind for c in moved.changes if c.replace] == ["Deployment"]  # its selector names the environment
-    assert moved.warnings == [f"takes over {len(desired)} object(s) of environment 'development' of Platform "
+    assert moved.warnings == (f"takes over {len(desired)} object(s) of environment 'development' of Platform "
                               "'ml-platform' (takeOver): their labels change to environment dev; remove takeOver "
-                              "from the environment once this is applied"]
+                              "from the environment once this is applied",)
 
 
 def test_a_namespace_labelled_by_another_platform_is_refused(landscape: Landscape, dev: Target) -> None:

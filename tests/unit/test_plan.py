@@ -9,11 +9,12 @@ from typing import Any
 
 import pytest
 
-from reconciler import inventory as inv
 from reconciler.config import load_landscape
 from reconciler.config.model import Landscape, Target
-from reconciler.inventory import Inventory, ObjectRef
-from reconciler.plan import ORPHANED_ANNOTATION, PlanOptions, object_diffs, plan_removed, plan_target
+from reconciler.plan import inventory as inv
+from reconciler.plan.changes import ORPHANED_ANNOTATION, PlanOptions, object_diffs, plan_target
+from reconciler.plan.inventory import Inventory, ObjectRef
+from reconciler.plan.removal import plan_removed
 from reconciler.render import render_target
 
 SAMPLE = Path(__file__).resolve().parents[2] / "sample-repo"

@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from reconciler import policy
 from reconciler.config import load_landscape
-from reconciler.diff import InvalidRevision
+from reconciler.plan.revisions import InvalidRevision
+from reconciler.policy import risk
+from reconciler.policy.findings import DEFAULT_SEVERITY, SEVERITIES, Finding
 from tests.unit.gitrepo import GitRepo, rules
 
 
@@ -18,7 +19,7 @@ def git_repo(tmp_path: Path) -> GitRepo:
     return GitRepo.create(tmp_path / "envs")
 
 
-def _only(found: dict[str, list[policy.Finding]], rule: str) -> policy.Finding:
+def _only(found: dict[str, list[Finding]], rule: str) -> Finding:
     assert rule in found, f"no {rule} finding; found {sorted(found)}"
     assert len(found[rule]) == 1, found[rule]
     return found[rule][0]
@@ -227,7 +228,7 @@ def test_role_not_allowed_checks_head_bindings_against_the_head_allow_list(git_r
     base = load_landscape(git_repo.root)
     head = dataclasses.replace(base, platform=dataclasses.replace(base.platform,
                                                                   allowed_cluster_roles=("view",)))
-    found = {f.rule: f for f in policy.assess(base, head, [])}
+    found = {f.rule: f for f in risk.assess(base, head, [])}
     assert found["role-not-allowed"].severity == "block"
     assert "ClusterRole edit" in found["role-not-allowed"].reason
     assert "no longer allows admin, edit" in found["allowed-roles-changed"].reason
@@ -330,8 +331,8 @@ def test_unknown_risk_rule_names_are_reported(git_repo: GitRepo) -> None:
 
 def test_every_rule_has_a_default_severity_and_a_documented_id() -> None:
     doc = (Path(__file__).resolve().parents[2] / "docs" / "change-control.md").read_text(encoding="utf-8")
-    for rule, level in policy.DEFAULT_SEVERITY.items():
-        assert level in policy.SEVERITIES
+    for rule, level in DEFAULT_SEVERITY.items():
+        assert level in SEVERITIES
         assert f"`{rule}`" in doc, f"{rule} is not documented in docs/change-control.md"
 
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from reconciler import preflight
-from reconciler.inventory import ObjectRef
-from reconciler.kube.errors import Forbidden, Invalid
-from reconciler.plan import Change, TargetPlan
+from reconciler.converge import preflight
+from reconciler.kube.errors import Forbidden, Invalid, KubeError, ServerError
+from reconciler.plan.changes import Change, TargetPlan
+from reconciler.plan.inventory import ObjectRef
 
 ROLE = {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role", "metadata": {"name": "r", "namespace": "ml-new"}}
 NAMESPACE = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "ml-new"}}
@@ -47,3 +47,17 @@ def test_a_content_refusal_stops_every_cluster_and_says_what_the_server_said() -
     forbidden = preflight.DryRunFailure("gpu", "prod", ObjectRef("Role", "ml-prod", "r"),
                                         Forbidden("gpu", "apply", 403, "forbidden"))
     assert not forbidden.revision_refused and "nothing was written on this cluster" in str(forbidden)
+
+
+def test_an_object_that_does_not_fit_its_kinds_schema_refuses_the_revision() -> None:
+    """Server-side apply says so with HTTP 500 (a create with 400): the content is at fault, not the server."""
+    unknown = ServerError("gpu", "apply", 500, "failed to create typed patch object (ml-prod/ml-agent; apps/v1, "
+                          "Kind=Deployment): .spec.replicaz: field not declared in schema", "InternalError")
+    quantity = ServerError("gpu", "apply", 500, "failed to convert new object (ml-prod/ml-agent; apps/v1, "
+                           "Kind=Deployment) to proper version: quantities must match the regular expression")
+    for error in (unknown, quantity, KubeError("gpu", "create", 400, 'strict decoding error: unknown field "x"')):
+        assert preflight.DryRunFailure("gpu", "prod", ObjectRef("Deployment", "ml-prod", "ml-agent"),
+                                       error).revision_refused
+    etcd = ServerError("gpu", "apply", 500, "etcdserver: request timed out", "InternalError")
+    assert not preflight.DryRunFailure("gpu", "prod", ObjectRef("Deployment", "ml-prod", "ml-agent"),
+                                       etcd).revision_refused

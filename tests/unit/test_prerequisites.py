@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from reconciler import prerequisites
 from reconciler.config import load_landscape
+from reconciler.policy import prerequisites
 from tests.unit.conftest import SAMPLE_REPO, Repo
 
 PRESENT = {prerequisites.OPERATOR_CRD: True}

@@ -7,7 +7,7 @@ from fractions import Fraction
 
 import pytest
 
-from reconciler.quantity import is_quantity, parse_quantity, quantities_equal
+from reconciler.config.quantity import is_quantity, parse_quantity, quantities_equal
 
 
 @pytest.mark.parametrize(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from reconciler import quota
+from reconciler.plan import quota
 
 
 def resource_quota(namespace: str, hard: dict[str, str], used: dict[str, str] | None) -> dict[str, object]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from reconciler.revision_events import MAX_ERRORS, invalid_message
+from reconciler.controller.revision_events import MAX_ERRORS, invalid_message
 
 
 def test_the_message_names_both_revisions_and_the_errors_with_their_place() -> None:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from reconciler import risk_hold
 from reconciler.config import load_landscape
+from reconciler.controller import risk_hold
 from tests.unit.conftest import Repo
 
 USAGE = {"gpu/ml-prod": {"requests.cpu": "10", "requests.nvidia.com/gpu": "6"}}

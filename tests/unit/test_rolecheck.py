@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from reconciler import rolecheck
-from reconciler.plan import TargetPlan
+from reconciler.plan import rolecheck
+from reconciler.plan.changes import TargetPlan
 
 RBAC = "rbac.authorization.k8s.io"
 SAFE: list[dict[str, Any]] = [
@@ -55,15 +55,14 @@ def test_a_target_binding_a_dangerous_role_is_refused_with_the_rule_and_a_missin
                "shared/ml-staging": [binding("access-team-a-view", "view"), binding("local", "x", kind="Role")]}
     assert rolecheck.names(desired) == {"edit", "reconciler-ml-agent", "view"}
     roles = {"edit": {"rules": [*SAFE, DANGEROUS[0][0]]}, "view": {"rules": SAFE}, "reconciler-ml-agent": None}
-    rolecheck.refuse_dangerous(plans, desired, roles)
-    dev, staging = plans
-    assert dev.refusals == [
+    dev, staging = rolecheck.refuse_dangerous(plans, desired, roles)
+    assert dev.refusals == (
         'cluster shared: RoleBinding ml-dev/access-team-a-edit binds ClusterRole edit, which holds the rule '
         '{"apiGroups":["rbac.authorization.k8s.io"],"resources":["clusterroles"],"verbs":["bind"]} (the verb bind, '
         "which lets its holders grant rights they do not hold); nothing in this target is written. Remove the rule "
-        "from the ClusterRole, or edit from the guardrails' allowedClusterRoles and the repository's access entries"]
-    assert dev.warnings == [
+        "from the ClusterRole, or edit from the guardrails' allowedClusterRoles and the repository's access entries",)
+    assert dev.warnings == (
         "cluster shared: RoleBinding ml-dev/reconciler-ml-agent binds ClusterRole reconciler-ml-agent, which does "
         "not exist there: the binding grants nothing until it does (the agent's is installed by "
-        "deploy/agent-role.yaml)"]
-    assert staging.refusals == [] and staging.warnings == []
+        "deploy/agent-role.yaml)",)
+    assert staging.refusals == () and staging.warnings == ()

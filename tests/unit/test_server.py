@@ -14,9 +14,12 @@ from collections.abc import Iterator
 
 import pytest
 
+from reconciler.controller import metrics
+from reconciler.controller.http import Server
+from reconciler.controller.status import Status
+from reconciler.controller.status_model import SyncOutcome, TargetStatus
+from reconciler.controller.webhook import signature_valid
 from reconciler.errors import ReconcilerError
-from reconciler.server import Server, Status, SyncOutcome, TargetStatus
-from reconciler.webhook import signature_valid
 
 SECRET = "s3cret-for-the-webhook"
 
@@ -52,6 +55,10 @@ def call(server: Server, path: str, body: bytes | None = None,
 
 def sign(body: bytes, secret: str = SECRET) -> dict[str, str]:
     return {"X-Hub-Signature-256": "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()}
+
+
+def exposition(status: Status) -> str:
+    return metrics.exposition(metrics.registry(status.metrics, status.gauges))
 
 
 def converged(revision: str) -> SyncOutcome:
@@ -124,17 +131,50 @@ def test_metrics_are_prometheus_text(server: Server, status: Status) -> None:
     code, text = call(server, "/metrics")
     assert code == 200
     lines = set(text.splitlines())
-    assert 'reconciler_objects_applied_total{cluster="gpu"} 4' in lines
-    assert 'reconciler_objects_pruned_total{cluster="gpu"} 1' in lines
-    assert 'reconciler_drift_corrected_total{cluster="gpu"} 1' in lines
-    assert 'reconciler_reconciles_total{cluster="gpu",result="success"} 2' in lines
-    assert 'reconciler_applied_revision{cluster="gpu",namespace="ml-prod",environment="prod",revision="abc123"} 1' \
+    assert 'reconciler_objects_applied_total{cluster="gpu"} 4.0' in lines
+    assert 'reconciler_objects_pruned_total{cluster="gpu"} 1.0' in lines
+    assert 'reconciler_drift_corrected_total{cluster="gpu"} 1.0' in lines
+    assert 'reconciler_reconciles_total{cluster="gpu",result="success"} 2.0' in lines
+    assert 'reconciler_applied_revision{cluster="gpu",environment="prod",namespace="ml-prod",revision="abc123"} 1.0' \
         in lines
-    assert 'reconciler_reconcile_duration_seconds_bucket{cluster="gpu",le="0.25"} 1' in lines
-    assert 'reconciler_reconcile_duration_seconds_bucket{cluster="gpu",le="+Inf"} 2' in lines
-    assert 'reconciler_reconcile_duration_seconds_count{cluster="gpu"} 2' in lines
+    assert 'reconciler_reconcile_duration_seconds_bucket{cluster="gpu",le="0.25"} 1.0' in lines
+    assert 'reconciler_reconcile_duration_seconds_bucket{cluster="gpu",le="+Inf"} 2.0' in lines
+    assert 'reconciler_reconcile_duration_seconds_count{cluster="gpu"} 2.0' in lines
     assert "# TYPE reconciler_reconcile_duration_seconds histogram" in lines
-    assert "reconciler_leader 1" in lines
+    assert "reconciler_leader 1.0" in lines
+
+
+def test_every_metric_says_what_it_is_and_the_process_is_measured(server: Server, status: Status) -> None:
+    status.converging("gpu", "abc123")
+    _, text = call(server, "/metrics")
+    typed = {line.split()[2] for line in text.splitlines() if line.startswith("# TYPE ")}
+    described = {line.split()[2] for line in text.splitlines() if line.startswith("# HELP ")}
+    assert typed and typed == described, f"no # HELP for {sorted(typed - described)}"
+    for line in text.splitlines():
+        if line.startswith("reconciler_") and not line.startswith("reconciler_reconcile_duration_seconds"):
+            name = line.split("{")[0].split(" ")[0]
+            assert name in described or name.removesuffix("_total") + "_total" in described, line
+    samples = dict(line.rsplit(" ", 1) for line in text.splitlines() if line and not line.startswith("#"))
+    assert float(samples["process_resident_memory_bytes"]) > 0
+    assert float(samples["process_cpu_seconds_total"]) > 0
+    assert samples['reconciler_write_requests_total{cluster="gpu",resource="deployments"}'] == "0.0"
+
+
+def test_two_servers_in_one_process_share_no_series(triggered: threading.Event) -> None:
+    first = Status("https://git.example.com/a.git", "main", "", "replica-a", leader_elect=False)
+    second = Status("https://git.example.com/b.git", "main", "", "replica-b", leader_elect=False)
+    servers = [Server(state, "127.0.0.1:0", trigger=triggered.set, webhook_secret=None, stale_after=60)
+               for state in (first, second)]
+    for running in servers:
+        running.start()
+    try:
+        first.checked("abc")
+        first.checked("abc")
+        assert "reconciler_git_checks_total 2.0" in call(servers[0], "/metrics")[1].splitlines()
+        assert "reconciler_git_checks_total 0.0" in call(servers[1], "/metrics")[1].splitlines()
+    finally:
+        for running in servers:
+            running.stop()
 
 
 def test_the_webhook_needs_a_valid_signature(server: Server, triggered: threading.Event) -> None:
@@ -160,7 +200,7 @@ def test_without_a_secret_the_webhook_is_disabled(status: Status, triggered: thr
 
 def test_label_values_are_escaped(status: Status) -> None:
     status.count("reconciler_errors_total", cluster='we"ird\\name')
-    assert 'reconciler_errors_total{cluster="we\\"ird\\\\name"} 1' in status.metrics().splitlines()
+    assert 'reconciler_errors_total{cluster="we\\"ird\\\\name"} 1.0' in exposition(status).splitlines()
 
 
 def test_a_target_that_fails_keeps_the_revision_it_runs(status: Status) -> None:
@@ -169,7 +209,7 @@ def test_a_target_that_fails_keeps_the_revision_it_runs(status: Status) -> None:
     status.synced("gpu", SyncOutcome("failed", "new", 0.1, errors=["denied"], targets={"ml-prod": failed}), 1, 1.0)
     shown = status.snapshot()["clusters"]["gpu"]["targets"]["ml-prod"]
     assert (shown["state"], shown["revision"]) == ("failed", "old")
-    assert 'revision="old"' in status.metrics()
+    assert 'revision="old"' in exposition(status)
 
 
 def test_an_address_in_use_is_a_clear_error(server: Server, status: Status, triggered: threading.Event) -> None:

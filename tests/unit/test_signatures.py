@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from reconciler import signatures
-from reconciler.signatures import KeysError, TrustedKeys
+from reconciler.source import signatures
+from reconciler.source.signatures import KeysError, TrustedKeys
 
 from ..signing import Keys, SigningKey, keys
 

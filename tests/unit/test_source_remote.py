@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from reconciler.source import GitError, Mirror, Remote, redact, remove_tree
+from reconciler.source.git import GitError, redact
+from reconciler.source.mirror import Mirror, Remote, remove_tree
 
 IDENTITY = ["-c", "user.name=test", "-c", "user.email=test@example.com", "-c", "commit.gpgsign=false"]
 
@@ -209,9 +210,17 @@ def test_an_https_token_authenticates_real_git_over_http(origin: Path, tmp_path:
     threading.Thread(target=server.serve_forever, daemon=True).start()
     url = f"http://127.0.0.1:{server.server_address[1]}/envs.git"
     try:
-        with pytest.raises(GitError) as refused:
+        with pytest.raises(GitError) as asked:
             Mirror(Remote.parse(url), tmp_path / "anonymous.git").ls_remote()
-        assert "failed" in str(refused.value)
+        assert str(asked.value) == (
+            f"git ls-remote of {url} (branch main) failed: fatal: could not read Username for "
+            f"'{url.rsplit('/', 1)[0]}': terminal prompts disabled; the remote asks for credentials: give a token "
+            "with --git-token-file (or $RECONCILER_GIT_TOKEN) for https, or use an ssh URL with --ssh-key")
+        with pytest.raises(GitError) as refused:
+            Mirror(Remote.parse(url, token="glpat-revoked"), tmp_path / "revoked.git").ls_remote()
+        assert "glpat-revoked" not in str(refused.value)
+        assert str(refused.value).endswith("; the remote refused the token: check --git-token-file (and "
+                                           "--git-username), and that the token may read this repository")
 
         mirror = Mirror(Remote.parse(url, token=token), tmp_path / "mirror.git")
         assert mirror.ls_remote() == git(origin, "rev-parse", "HEAD")

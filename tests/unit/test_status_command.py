@@ -8,9 +8,13 @@ from datetime import UTC, datetime
 
 import pytest
 
-from reconciler import cli, status_cli, status_text
+from reconciler.cli import main as cli
+from reconciler.cli import status as status_cli
+from reconciler.controller.http import Server
+from reconciler.controller.status import Status
+from reconciler.controller.status_model import SyncOutcome, TargetStatus
 from reconciler.errors import ReconcilerError
-from reconciler.server import Server, Status, SyncOutcome, TargetStatus
+from reconciler.report import status_text
 
 NOW = datetime(2026, 12, 1, 21, 0, tzinfo=UTC)
 

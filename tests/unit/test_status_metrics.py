@@ -3,7 +3,9 @@ last success, agent replicas and quota used/hard, so dashboards and alerts have 
 
 from __future__ import annotations
 
-from reconciler.server import Status, SyncOutcome, TargetStatus
+from reconciler.controller import metrics
+from reconciler.controller.status import Status
+from reconciler.controller.status_model import SyncOutcome, TargetStatus
 
 
 def status() -> Status:
@@ -12,7 +14,7 @@ def status() -> Status:
 
 def samples(state: Status) -> dict[str, float]:
     found = {}
-    for line in state.metrics().splitlines():
+    for line in metrics.exposition(metrics.registry(state.metrics, state.gauges)).splitlines():
         if line and not line.startswith("#"):
             name, _, value = line.rpartition(" ")
             found[name] = float(value)
@@ -50,7 +52,7 @@ def test_targets_have_state_last_success_agent_and_quota_gauges() -> None:
                           agent={"state": "progressing", "ready": 1, "wanted": 2, "detail": ""})
     state.synced("gpu", SyncOutcome("converged", "abc", 0.5, targets={"ml-prod": target}), 0, None)
     found = samples(state)
-    where = 'cluster="gpu",namespace="ml-prod",environment="prod"'
+    where = 'cluster="gpu",environment="prod",namespace="ml-prod"'
     assert found[f'reconciler_target_state{{{where},state="converged"}}'] == 1
     assert found[f'reconciler_target_state{{{where},state="held"}}'] == 0
     assert found[f"reconciler_target_last_success_timestamp_seconds{{{where}}}"] == 1796158800
@@ -71,3 +73,10 @@ def test_revision_invalid_is_one_only_while_the_branch_head_is_the_bad_revision(
     state.fetched("fixed")
     state.revision_valid("fixed")
     assert samples(state)["reconciler_revision_invalid"] == 0
+
+
+def test_a_cluster_first_shown_as_standby_still_has_its_counters_from_its_first_attempt() -> None:
+    state = Status("https://git.example.com/ml/envs.git", "main", "", "replica-a", leader_elect=True)
+    state.set_leader(False, "replica-b", cluster="gpu")
+    state.converging("gpu", "abc")
+    assert samples(state)['reconciler_reconciles_total{cluster="gpu",result="success"}'] == 0

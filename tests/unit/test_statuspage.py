@@ -8,8 +8,10 @@ import urllib.request
 from datetime import UTC, datetime
 from typing import Any
 
-from reconciler import statuspage
-from reconciler.server import Server, Status, SyncOutcome, TargetStatus
+from reconciler.controller import statuspage
+from reconciler.controller.http import Server
+from reconciler.controller.status import Status
+from reconciler.controller.status_model import SyncOutcome, TargetStatus
 
 NOW = datetime(2026, 12, 1, 21, 0, tzinfo=UTC)
 HOSTILE = '<script>alert("x")</script>'

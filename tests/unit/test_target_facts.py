@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from reconciler.agent_health import AgentHealth
-from reconciler.converge import ClusterResult
-from reconciler.inventory import ObjectRef
-from reconciler.plan import Change, TargetPlan
-from reconciler.server import TargetStatus
-from reconciler.target_facts import add_facts
+from reconciler.controller.status_model import TargetStatus
+from reconciler.controller.target_facts import add_facts
+from reconciler.converge.agent_health import AgentHealth
+from reconciler.converge.results import ClusterResult, Entry
+from reconciler.plan.changes import Change, TargetPlan
+from reconciler.plan.inventory import ObjectRef
 
 QUOTA = ObjectRef("ResourceQuota", "ml-prod", "environment-quota")
 NAMESPACE = ObjectRef("Namespace", "", "ml-prod")
@@ -16,13 +16,18 @@ NAMESPACE = ObjectRef("Namespace", "", "ml-prod")
 def plan(action: str) -> TargetPlan:
     desired = {"kind": "ResourceQuota", "metadata": {"name": "environment-quota", "namespace": "ml-prod"},
                "spec": {"hard": {"requests.nvidia.com/gpu": "8"}}}
-    return TargetPlan("gpu", "ml-prod", "prod", changes=[Change(action, QUOTA, desired=desired),  # type: ignore[arg-type]
-                                                         Change("unchanged", NAMESPACE, desired={})])
+    return TargetPlan("gpu", "ml-prod", "prod", changes=(Change(action, QUOTA, desired=desired),  # type: ignore[arg-type]
+                                                         Change("unchanged", NAMESPACE, desired={})))
+
+
+def written(action: str) -> list[Entry]:
+    """What the converge of ``plan(action)`` did: its one write."""
+    return [Entry(action, "done", QUOTA, "ml-prod")]  # type: ignore[arg-type]
 
 
 def test_a_quota_just_created_shows_its_limits_with_usage_not_counted_yet() -> None:
     targets = {"ml-prod": TargetStatus("prod", "converged", "abc")}
-    result = ClusterResult("gpu", targets=[plan("create")],
+    result = ClusterResult("gpu", targets=(plan("create"),), entries=written("create"),
                            health=[AgentHealth("gpu/ml-prod", "progressing", "0/2 replicas available", 0, 2)])
     add_facts(targets, result, "abc", drift=False, now="2026-12-01T21:00:00Z")
     shown = targets["ml-prod"]
@@ -36,7 +41,8 @@ def test_a_quota_just_created_shows_its_limits_with_usage_not_counted_yet() -> N
 
 def test_the_live_quota_wins_and_a_resync_that_changed_something_undid_drift() -> None:
     targets = {"ml-prod": TargetStatus("prod", "converged", "abc")}
-    result = ClusterResult("gpu", targets=[plan("update")], quotas={"ml-prod": {"gpu": {"used": "3", "hard": "6"}}})
+    result = ClusterResult("gpu", targets=(plan("update"),), entries=written("update"),
+                           quotas={"ml-prod": {"gpu": {"used": "3", "hard": "6"}}})
     add_facts(targets, result, "abc", drift=True, now="2026-12-01T21:00:00Z")
     assert targets["ml-prod"].quota == {"gpu": {"used": "3", "hard": "6"}}
     assert targets["ml-prod"].drift_corrected == 1 and targets["ml-prod"].agent is None
@@ -44,12 +50,13 @@ def test_the_live_quota_wins_and_a_resync_that_changed_something_undid_drift() -
 
 def test_a_failed_target_records_no_change_as_written() -> None:
     targets = {"ml-prod": TargetStatus("prod", "failed", None, "denied")}
-    add_facts(targets, ClusterResult("gpu", targets=[plan("update")]), "abc", drift=False, now="t")
+    add_facts(targets, ClusterResult("gpu", targets=(plan("update"),)), "abc", drift=False, now="t")
     assert targets["ml-prod"].changes == []
 
 
 def test_last_changes_accumulate_newest_first_and_stay_short() -> None:
-    from reconciler.server import MAX_CHANGES, Status, SyncOutcome
+    from reconciler.controller.status import MAX_CHANGES, Status
+    from reconciler.controller.status_model import SyncOutcome
 
     status = Status("r", "main", "", "replica-a", leader_elect=False)
     for number in range(MAX_CHANGES + 5):

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from reconciler import cli, config
+from reconciler import config
+from reconciler.cli import main as cli
 from tests.unit.conftest import SAMPLE_REPO
 
 FOREIGN = "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec: {replicas: 1}\n"

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from reconciler import cli
+from reconciler.cli import main as cli
 from reconciler.config.model import ChangeWindow, Platform
-from reconciler.windows import next_opening, window_status
+from reconciler.policy.windows import next_opening, window_status
 from tests.unit.gitrepo import GitRepo, rules
 
 OFFICE_HOURS = ChangeWindow(environments=("prod",), days=("mon", "tue", "wed", "thu", "fri"), start="09:00",

@@ -8,12 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from testenv import controlplane
-
 from ..support import private_repo
-from .harness import ControllerProcess, GitRemote
+from .harness import ControllerProcess, GitRemote, git
 
 StartController = Callable[..., ControllerProcess]
+WEBHOOK_SECRET = "webhook-secret-for-tests"
 
 
 @pytest.fixture
@@ -39,16 +38,14 @@ def start_controller(tmp_path: Path) -> Iterator[StartController]:
         process.kill()
 
 
-@pytest.fixture(scope="module")
-def own_control_plane(tmp_path_factory: pytest.TempPathFactory) -> Iterator[controlplane.TestEnv]:
-    """Clusters "shared" and "gpu" for one test module alone: for outages, and for tests whose hundreds of objects
-    would keep the session clusters' controller managers busy while other tests run."""
-    directory = tmp_path_factory.mktemp("own-testenv")
-    try:
-        env = controlplane.up(["shared", "gpu"], directory)
-    except Exception as error:
-        pytest.fail(f"the test's own control plane did not start ({type(error).__name__}): {error}", pytrace=False)
-    try:
-        yield env
-    finally:
-        controlplane.down(env, keep=True)
+@pytest.fixture
+def webhook_controller(remote: GitRemote, start_controller: StartController, kubeconfig: Path,
+                       tmp_path: Path) -> ControllerProcess:
+    """`reconciler run` with a webhook secret (WEBHOOK_SECRET) and a poll interval of 10 minutes, so that within a
+    test only a signed webhook call makes it fetch; returned once it has converged the remote's first commit."""
+    secret_file = tmp_path / "webhook-secret"
+    secret_file.write_text(WEBHOOK_SECRET + "\n")
+    controller = start_controller("--repo", remote.url, "--interval", "10m", "--kubeconfig", kubeconfig,
+                                  "--webhook-secret-file", secret_file)
+    controller.wait_converged(git(remote.work, "rev-parse", "HEAD"))
+    return controller

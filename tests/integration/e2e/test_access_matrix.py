@@ -11,8 +11,10 @@ import pytest
 from kubernetes import client as k8s
 
 from reconciler.config import load_landscape
+from testenv import clients as testenv_clients
 from testenv import controlplane
 
+from .. import authorizer
 from ..support import api_as_token, clients, private_repo, run_cli
 from .deployed import install, wait_until_enforced
 
@@ -30,8 +32,10 @@ GROUPS = {"alice": "research", "bob": "vision", "carol": "platform"}  # testenv'
 
 
 @pytest.fixture(scope="module")
-def converged(kubeconfig: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The sample repository applied by `reconciler apply` with the ServiceAccount's token alone."""
+def converged(kubeconfig: Path, tmp_path_factory: pytest.TempPathFactory, control_plane: controlplane.TestEnv
+              ) -> Path:
+    """The sample repository applied by `reconciler apply` with the ServiceAccount's token alone, and in effect in
+    the API servers' authorizers."""
     directory = tmp_path_factory.mktemp("matrix")
     repo = private_repo(directory, PREFIX)
     as_reconciler = install(clients(repo, kubeconfig), kubeconfig, directory / "reconciler.kubeconfig")
@@ -39,6 +43,9 @@ def converged(kubeconfig: Path, tmp_path_factory: pytest.TempPathFactory) -> Pat
         wait_until_enforced(reconciler)
     assert run_cli("apply", repo, "--kubeconfig", as_reconciler) == 0
     assert run_cli("plan", repo, "--kubeconfig", as_reconciler) == 0, "converged: nothing left to change"
+    for target in load_landscape(repo).targets:
+        with testenv_clients.api_client(control_plane, target.cluster.name) as admin:
+            authorizer.bindings_in_effect(admin, target.namespace)
     return repo
 
 

@@ -11,12 +11,11 @@ import pytest
 from reconciler.kube.client import ClusterClient
 
 from ..support import clients
-from .conftest import StartController
-from .harness import GitRemote, git
+from .conftest import WEBHOOK_SECRET, StartController
+from .harness import ControllerProcess, GitRemote, git
 
 pytestmark = pytest.mark.integration
 
-SECRET = "webhook-secret-for-tests"
 Clusters = dict[str, ClusterClient]
 
 
@@ -68,8 +67,8 @@ def test_a_quota_commit_is_converged_within_two_poll_intervals(
     status = controller.status()
     assert status["clusters"]["gpu"]["targets"][f"{remote.prefix}-prod"]["revision"] == revision
     metrics = controller.metrics()
-    assert metrics[f'reconciler_applied_revision{{cluster="gpu",namespace="{remote.prefix}-prod",'
-                   f'environment="prod",revision="{revision}"}}'] == 1
+    assert metrics[f'reconciler_applied_revision{{cluster="gpu",environment="prod",namespace="{remote.prefix}-prod",'
+                   f'revision="{revision}"}}'] == 1
     updated = _events(cluster["gpu"], f"{remote.prefix}-prod")
     assert any("updated ResourceQuota environment-quota (spec.hard.requests.nvidia.com/gpu: 8 -> 4)" in e["message"]
                for e in updated), updated
@@ -77,15 +76,9 @@ def test_a_quota_commit_is_converged_within_two_poll_intervals(
 
 
 def test_the_webhook_triggers_a_fetch_at_once_and_needs_the_signature(
-    remote: GitRemote, start_controller: StartController, kubeconfig: Path, cluster: Clusters, tmp_path: Path
+    remote: GitRemote, webhook_controller: ControllerProcess, cluster: Clusters
 ) -> None:
-    secret_file = tmp_path / "webhook-secret"
-    secret_file.write_text(SECRET + "\n")
-    # Polling every 10 minutes: only the webhook can make the controller notice the commit in time.
-    controller = start_controller("--repo", remote.url, "--interval", "10m", "--kubeconfig", kubeconfig,
-                                  "--webhook-secret-file", secret_file)
-    controller.wait_converged(git(remote.work, "rev-parse", "HEAD"))
-
+    controller = webhook_controller  # polling every 10 minutes: only the webhook makes it notice the commit in time
     remote.edit("environments/prod.yaml", "gpu: 8", "gpu: 6")
     body = json.dumps({"ref": "refs/heads/main"}).encode()
     assert controller.post_webhook(body, None) == 401
@@ -94,7 +87,7 @@ def test_the_webhook_triggers_a_fetch_at_once_and_needs_the_signature(
     assert _gpu_quota(remote, cluster) == "8", "an unsigned call must not trigger anything"
 
     began = time.monotonic()
-    assert controller.post_webhook(body, SECRET) == 202
+    assert controller.post_webhook(body, WEBHOOK_SECRET) == 202
     _wait_quota(remote, cluster, "6", timeout=30)
     latency = time.monotonic() - began
     print(f"\nwebhook to converged quota: {latency:.2f}s")
@@ -102,7 +95,7 @@ def test_the_webhook_triggers_a_fetch_at_once_and_needs_the_signature(
     metrics = controller.metrics()
     assert metrics['reconciler_webhook_requests_total{result="bad-signature"}'] == 2
     assert metrics['reconciler_webhook_requests_total{result="accepted"}'] == 1
-    assert SECRET not in controller.log_path.read_text()
+    assert WEBHOOK_SECRET not in controller.log_path.read_text()
 
 
 def test_a_bad_revision_changes_nothing_and_the_next_good_one_is_applied(

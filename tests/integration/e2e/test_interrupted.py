@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from reconciler import converge
-from reconciler import inventory as inv
 from reconciler.config import load_landscape
-from reconciler.inventory import ObjectRef
+from reconciler.converge import engine as converge
 from reconciler.kube.client import ClusterClient
+from reconciler.plan import inventory as inv
+from reconciler.plan.inventory import ObjectRef
 from reconciler.render import render_target
 from testenv import controlplane
 

@@ -9,12 +9,13 @@ from pathlib import Path
 
 import pytest
 import yaml
+from kubernetes import client as k8s
 
-from reconciler import quota
 from reconciler.kube.client import ClusterClient
+from reconciler.plan import quota
 from tests.promql import reads
 
-from ..support import clients, run_cli
+from ..support import clients, quotas_count_every_pod, run_cli
 from .conftest import StartController
 from .harness import ROOT, ControllerProcess, GitRemote, git
 
@@ -111,6 +112,8 @@ def test_reconciler_status_prints_the_controllers_facts_and_the_clusters_alike(
     counted(controller)
     for environment, where in (("dev", "shared"), ("staging", "shared"), ("prod", "gpu")):
         namespace = f"{remote.prefix}-{environment}"
+        # Counted again now, not by the controller manager's resync between the two reads compared below.
+        quotas_count_every_pod(k8s.CoreV1Api(cluster[where].api), namespace)
         controller.wait_for(lambda w=where, n=namespace: controller.status()["clusters"][w]["targets"][n]["quota"]
                             == quota.usage_of(cluster[w].get("ResourceQuota", n, "environment-quota") or {}), 30,
                             f"{where}/{namespace}: the quota usage the API server reports, on /status")

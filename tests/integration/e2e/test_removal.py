@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from reconciler.converge import ORPHANED_ANNOTATION
+from reconciler.converge.engine import ORPHANED_ANNOTATION
 from testenv import polling
 
 from ..support import clients

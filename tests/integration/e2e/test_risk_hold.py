@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from kubernetes import client as k8s
 
-from reconciler.quantity import parse_quantity
+from reconciler.config.quantity import parse_quantity
 
 from ..conftest import ClientFactory
 from ..support import clients, pod, pods_admitted

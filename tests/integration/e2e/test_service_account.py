@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
-from reconciler import inventory
 from reconciler.kube.client import ClusterClient
 from reconciler.kube.errors import Forbidden
+from reconciler.plan import inventory
 from reconciler.render.agent import AGENT_BINDING, AGENT_CLUSTER_ROLE
 from testenv import polling
 

@@ -12,11 +12,11 @@ from pathlib import Path
 import pytest
 from kubernetes import client as k8s
 
-from reconciler import quota
+from reconciler.plan import quota
 from testenv import clients as test_clients
 from testenv import controlplane
 
-from ..support import pod, pods_admitted
+from ..support import pod, quotas_count_every_pod
 from .browser import Part, open_page, parts
 from .conftest import StartController
 from .harness import ControllerProcess, GitRemote, git
@@ -32,15 +32,24 @@ def api_usage(core: k8s.CoreV1Api, namespace: str) -> quota.Usage:
     return quota.usage_of({"status": {"hard": found.status.hard, "used": found.status.used}})
 
 
-def api_agent(apps: k8s.AppsV1Api, namespace: str) -> str:
-    deployments = apps.list_namespaced_deployment(namespace, label_selector="app.kubernetes.io/managed-by=reconciler")
-    (agent,) = deployments.items
-    return f"agent {agent.status.ready_replicas or 0}/{agent.spec.replicas} ready"
+def agent_shown(controller: ControllerProcess, apps: k8s.AppsV1Api, cluster: str, namespace: str) -> str:
+    """The agent's readiness, once every replica is ready and /status says so (it is read at each resync): before,
+    the page could show a resync older than the API's figure."""
+    def settled() -> str | None:
+        deployments = apps.list_namespaced_deployment(namespace,
+                                                      label_selector="app.kubernetes.io/managed-by=reconciler")
+        (agent,) = deployments.items
+        ready, wanted = agent.status.ready_replicas or 0, agent.spec.replicas
+        shown = controller.status()["clusters"][cluster]["targets"][namespace].get("agent") or {}
+        same = ready == wanted and (shown.get("ready"), shown.get("wanted")) == (ready, wanted)
+        return f"agent {ready}/{wanted} ready" if same else None
+
+    found: str = controller.wait_for(settled, 60, f"{cluster}/{namespace}: every agent replica ready, on /status")
+    return found
 
 
 def queue_work(core: k8s.CoreV1Api, namespace: str, name: str, **requests: str) -> None:
-    """A pod no node runs (these clusters have none), which the quota counts from admission on."""
-    pods_admitted(core, namespace)
+    """A pod, which the quota counts from admission on (every quota of the namespace has its status by now)."""
     core.create_namespaced_pod(namespace, pod(name, **requests))
 
 
@@ -69,6 +78,10 @@ def test_the_page_shows_each_environment_the_stopped_cluster_failed_and_quota_as
     controller = start_controller("--repo", remote.url, "--interval", "1s", "--resync", "2s", "--max-backoff", "2s",
                                   "--kubeconfig", env.kubeconfig)
     controller.wait_converged(git(remote.work, "rev-parse", "HEAD"))
+    # The agents started with their quotas: counted once the namespace is counted again, which is made to happen
+    # now, not at a resync of the controller manager between the figures read below and the page.
+    for environment, cluster in PLACES.items():
+        quotas_count_every_pod(core[cluster], f"{prefix}-{environment}")
 
     queue_work(core["gpu"], f"{prefix}-prod", "training", **{"nvidia.com/gpu": "3", "cpu": "2", "memory": "4Gi"})
     queue_work(core["shared"], f"{prefix}-dev", "notebook")  # the LimitRange's default requests
@@ -77,7 +90,7 @@ def test_the_page_shows_each_environment_the_stopped_cluster_failed_and_quota_as
     for environment, cluster in PLACES.items():
         namespace = f"{prefix}-{environment}"
         expected[environment] = usage_shown(controller, core[cluster], cluster, namespace)
-        agents[environment] = api_agent(k8s.AppsV1Api(api[cluster]), namespace)
+        agents[environment] = agent_shown(controller, k8s.AppsV1Api(api[cluster]), cluster, namespace)
     assert expected["prod"]["gpu"] == {"used": "3", "hard": "8"}
 
     controlplane.stop_component(env, "gpu")

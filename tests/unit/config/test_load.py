@@ -9,15 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from reconciler.config.load import (
-    MAX_FILE_BYTES,
-    LocatedDict,
-    LocatedList,
-    load_repository,
-    parse_documents,
-    parse_file,
-)
+from reconciler.config.load import load_repository
+from reconciler.config.located import LocatedDict, LocatedList
+from reconciler.config.parse import parse_documents, parse_file
 from reconciler.errors import InvalidRepository
+from reconciler.source.tree import MAX_FILE_BYTES
 from tests.unit.conftest import Repo
 
 TEAM = "apiVersion: reconciler.dev/v1alpha1\nkind: Team\nmetadata: {name: ops}\nspec: {users: [dave]}\n"

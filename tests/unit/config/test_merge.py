@@ -5,8 +5,8 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from reconciler.config.load import parse_documents
 from reconciler.config.merge import merge
+from reconciler.config.parse import parse_documents
 from tests.unit.conftest import Repo
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from reconciler import cli
+from reconciler.cli import main as cli
 from reconciler.config.model import Cluster, ClusterConnection
 from reconciler.errors import Location
 from reconciler.kube.connect import connect

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from reconciler import cli
+from reconciler.cli import main as cli
 from reconciler.render.objects import Manifest
 from reconciler.render.output import to_json, to_yaml
 from reconciler.render.tree import write_tree

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from reconciler import cli
+from reconciler.cli import main as cli
 from reconciler.render.objects import Manifest
 from reconciler.render.tree import MANIFEST, OutputError, write_tree
 from tests.unit.conftest import SAMPLE_REPO
