@@ -58,10 +58,13 @@ def writes(env: controlplane.TestEnv) -> int:
     return total
 
 
-def measure(env: controlplane.TestEnv, command: list[str]) -> Cost:
+def measure(env: controlplane.TestEnv, command: list[str], environ: dict[str, str] | None = None) -> Cost:
+    """``command`` run once; ``environ`` is added to this process's environment (PYTHONPATH for another
+    revision's code)."""
     before_writes, before_server = writes(env), server_cpu(env)
     start = time.perf_counter()
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                               env={**os.environ, **environ} if environ else None)
     _, status, usage = os.wait4(process.pid, 0)
     wall = time.perf_counter() - start
     stderr = process.stderr.read().decode() if process.stderr else ""

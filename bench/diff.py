@@ -22,9 +22,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from reconciler import diff, report_diff  # noqa: E402
 from reconciler.config import load_landscape  # noqa: E402
+from reconciler.plan import diff  # noqa: E402
+from reconciler.plan.revisions import load_revisions  # noqa: E402
 from reconciler.render import render_landscape  # noqa: E402
+from reconciler.report import diff as report_diff  # noqa: E402
 
 RECONCILER = [sys.executable, "-m", "reconciler.cli"]
 TARGET_SECONDS = 5.0
@@ -131,7 +133,7 @@ def best(runs: int, work: Callable[[], object]) -> float:
 
 
 def in_process(repo: Path, base: str, head: str) -> str:
-    result = diff.compare(diff.load_revisions(repo, base, head))
+    result = diff.compare(load_revisions(repo, base, head))
     return report_diff.markdown(result)
 
 

@@ -20,7 +20,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.converge import ENVIRONMENT, HEADER, RECONCILER, timed  # noqa: E402
+from bench.converge import ENVIRONMENT, HEADER, RECONCILER  # noqa: E402
+from bench.cost import measure  # noqa: E402
 from testenv import build, clients, controlplane, kueue  # noqa: E402
 
 KUEUE = """  kueue:
@@ -44,7 +45,7 @@ def generate(directory: Path, size: int, prefix: str, with_kueue: bool) -> Path:
 
 def runs(env: controlplane.TestEnv, repo: Path) -> dict[str, float]:
     apply = [*RECONCILER, "apply", str(repo), "--kubeconfig", str(env.kubeconfig), "-o", "json"]
-    return {"cold": timed(env, apply)[0], "no-op": timed(env, apply)[0]}
+    return {"cold": measure(env, apply).wall, "no-op": measure(env, apply).wall}
 
 
 def main() -> None:

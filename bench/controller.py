@@ -1,0 +1,283 @@
+"""Controller benchmark on one real API server: `reconciler run` on its watch cache at N environment targets.
+
+It reports, for each size: the requests a no-op resync sends (as the API server's audit log records them, the fewest
+over three windows of several resyncs; Lease renewals are left out: they do not depend on the targets), the seconds
+from the webhook call to the cluster converged at a one-line commit (median and 90th percentile over the commits),
+the controller's CPU-seconds per commit (user + system from /proc, which hardly depend on how busy the machine is)
+and its resident memory: after its first converge, after the first and the last commit (the growth over the
+commits is between these two, no commit left out as a warm-up), and the process's peak (VmHWM, from its start, the
+first converge included).
+
+With ``--baseline-rev REV`` the code of git revision REV (extracted with ``git archive``; the work tree is not
+touched) then follows the same branch on the same cluster and converges ``--baseline-commits`` one-line commits
+too, so both rows come from one run on one machine. ``--readme`` rewrites the table between the bench:controller
+markers of README.md.
+
+    .venv/bin/python bench/controller.py [--sizes 200,1000] [--commits 100] [--baseline-rev REV]
+        [--baseline-commits 10] [--readme] [--keep]
+
+The control plane is the API server alone (no controller manager), so that only the reconciler loads it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import hashlib
+import hmac
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench.converge import generate  # noqa: E402
+from bench.revision import extract  # noqa: E402
+from testenv import audit, build, controlplane, users  # noqa: E402
+
+SECRET = "bench-webhook-secret"
+README = ROOT / "README.md"
+BEGIN, END = "<!-- bench:controller -->", "<!-- /bench:controller -->"
+NOT_COUNTED = ("leases",)
+
+
+@dataclasses.dataclass(frozen=True)
+class Figures:
+    size: int
+    code: str
+    noop_requests: int | None
+    webhook_seconds: list[float]
+    cpu_seconds: list[float]  # the controller's, per commit
+    rss_mib: list[float]  # after each commit
+    converged_mib: float  # after the first converge, before any commit
+    peak_mib: float  # VmHWM: the most the process ever held, from its start
+
+    def row(self) -> str:
+        first, last = self.rss_mib[0], self.rss_mib[-1]
+        noop = "n/a" if self.noop_requests is None else str(self.noop_requests)
+        return (f"| {self.size:,} | {self.code} | {noop} | {statistics.median(self.webhook_seconds):.2f} s | "
+                f"{_p90(self.webhook_seconds):.2f} s | {statistics.median(self.cpu_seconds):.2f} | "
+                f"{self.converged_mib:.0f} MiB | {first:.0f} -> {last:.0f} MiB ({100 * (last - first) / first:+.1f} % "
+                f"over {len(self.rss_mib)} commits) | {self.peak_mib:.0f} MiB |")
+
+
+HEADER = ("| targets | code | no-op resync: requests | webhook to converged, median | p90 | controller CPU-s per "
+          "commit | RSS after the first converge | RSS after the first commit -> after the last | peak RSS "
+          "(VmHWM) |\n|---:|---|---:|---:|---:|---:|---:|---|---:|")
+
+
+def _p90(values: list[float]) -> float:
+    return statistics.quantiles(values, n=10)[-1] if len(values) > 1 else values[0]
+
+
+def _git(cwd: Path, *argv: str) -> str:
+    return subprocess.run(["git", "-c", "user.name=bench", "-c", "user.email=bench@example.com", *argv], cwd=cwd,
+                          check=True, capture_output=True, text=True).stdout.strip()
+
+
+def _get(port: int, path: str) -> Any:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=10) as response:
+        return json.loads(response.read())
+
+
+def _webhook(port: int) -> None:
+    body = b'{"ref": "refs/heads/main"}'
+    signature = "sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
+    request = urllib.request.Request(f"http://127.0.0.1:{port}/hooks/git", data=body, method="POST", headers={
+        "Content-Type": "application/json", "X-GitHub-Event": "push", "X-Hub-Signature-256": signature})
+    urllib.request.urlopen(request, timeout=10).close()
+
+
+def _until(check: Callable[[], bool], timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            raise SystemExit(f"timed out after {timeout:.0f}s waiting for {what}")
+        time.sleep(0.02)
+
+
+def _converged(port: int, revision: str) -> bool:
+    try:
+        cluster = _get(port, "/status")["clusters"].get("bench") or {}
+    except OSError:  # not answering yet
+        return False
+    return bool(cluster.get("state") == "converged" and cluster.get("revision") == revision)
+
+
+def _syncs(log: Path) -> int:
+    return sum(1 for line in log.read_text().splitlines() if '"message": "converged"' in line)
+
+
+def _requests(start: audit.Mark) -> int:
+    """The controller's requests since ``start``, from the API server's audit log: the admin's requests but the
+    benchmark's own (kubectl's), so the cluster's components (identity Leases, the controller manager) and the
+    benchmark's reads are not counted."""
+    return sum(1 for event in audit.events_since(start, users.ADMIN)
+               if not event.get("userAgent", "").startswith("kubectl")
+               and (event.get("objectRef") or {}).get("resource") not in NOT_COUNTED)
+
+
+def _cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
+
+
+def _rss_mib(pid: int, field: str = "VmRSS") -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(f"{field}:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def _noop_requests(env: controlplane.TestEnv, log: Path) -> int:
+    """The fewest requests over three windows of three resyncs each."""
+    fewest: int | None = None
+    for _ in range(3):
+        start, syncs = audit.mark(env.cluster("bench").audit_log), _syncs(log)
+        _until(lambda seen=syncs: _syncs(log) >= seen + 3, 600, "three resyncs")  # type: ignore[misc]
+        sent = _requests(start)
+        fewest = sent if fewest is None else min(fewest, sent)
+    return fewest or 0
+
+
+class Controller:
+    """`reconciler run` following ``remote`` on the bench cluster, its webhook enabled."""
+
+    def __init__(self, env: controlplane.TestEnv, remote: Path, work: Path, resync: str, code: Path = ROOT) -> None:
+        """``code``: the folder the ``reconciler`` package is imported from."""
+        self.port, self.log = 18000 + os.getpid() % 1000, work / f"controller-{code.name}-{resync}.log"
+        (work / "secret").write_text(SECRET)
+        with self.log.open("wb") as out:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "reconciler.cli", "run", "--repo", str(remote), "--kubeconfig",
+                 str(env.kubeconfig), "--interval", "1h", "--resync", resync, "--listen", f"127.0.0.1:{self.port}",
+                 "--workdir", str(work / "controller"), "--webhook-secret-file", str(work / "secret"),
+                 "--log-format", "json"], stdout=out, stderr=out, cwd=code,
+                env={**os.environ, "PYTHONPATH": str(code)})
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=120)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+def _repository(work: Path, size: int) -> tuple[Path, Path]:
+    repo = generate(work / "repo", size, "c")
+    _git(repo, "init", "--quiet", "-b", "main")
+    _git(repo, "add", ".")
+    _git(repo, "commit", "--quiet", "-m", "bench")
+    remote = work / "remote.git"
+    _git(work, "clone", "--quiet", "--bare", str(repo), str(remote))
+    _git(repo, "remote", "add", "origin", str(remote))
+    return repo, remote
+
+
+def _commits(repo: Path, size: int, controller: Controller, commits: int,
+             first: int = 0) -> tuple[list[float], list[float], list[float]]:
+    """Seconds from the webhook to converged, the controller's CPU-seconds, and its RSS after, for each one-line
+    commit."""
+    seconds, cpu, rss = [], [], []
+    for number in range(first, first + commits):
+        generate(repo, size, "c", changed=0 if number % 2 == 0 else None)  # env-0000's GPU quota: one line
+        _git(repo, "commit", "--quiet", "-am", f"change {number}")
+        _git(repo, "push", "--quiet", "origin", "main")
+        head = _git(repo, "rev-parse", "HEAD")
+        began, used = time.monotonic(), _cpu_seconds(controller.process.pid)
+        _webhook(controller.port)
+        _until(lambda head=head: _converged(controller.port, head), 300,  # type: ignore[misc]
+               f"commit {number} converged")
+        seconds.append(time.monotonic() - began)
+        cpu.append(_cpu_seconds(controller.process.pid) - used)
+        rss.append(_rss_mib(controller.process.pid))
+    return seconds, cpu, rss
+
+
+def run(size: int, commits: int, work: Path, binaries: build.Binaries,
+        baseline: tuple[str, Path, int] | None) -> list[Figures]:
+    """No-op resyncs with one controller resyncing every 2 s; then commits with another whose resync is an hour
+    away, so that a resync in progress does not delay the commit it measures; then, with a ``baseline`` (its name,
+    code and number of commits), the same commits with the baseline's code on the cluster as it was left."""
+    env = controlplane.up(["bench"], work / "cluster", binaries=binaries, log=lambda _: None)
+    controllers: list[Controller] = []
+    try:
+        repo, remote = _repository(work, size)
+        controllers.append(Controller(env, remote, work, "2s"))
+        head = _git(repo, "rev-parse", "HEAD")
+        _until(lambda: _converged(controllers[-1].port, head), 1800, "the cold converge")
+        print(f"N={size}: converged cold; measuring no-op resyncs", file=sys.stderr, flush=True)
+        noop = _noop_requests(env, controllers[-1].log)
+        controllers.pop().stop()
+        figures = [_measured(env, repo, remote, work, size, ("reconciler", ROOT, commits), noop, 0)]
+        if baseline is not None:
+            figures.append(_measured(env, repo, remote, work, size, baseline, None, commits))
+        return figures
+    finally:
+        for controller in controllers:
+            controller.stop()
+        controlplane.down(env, keep=False)
+
+
+def _measured(env: controlplane.TestEnv, repo: Path, remote: Path, work: Path, size: int,
+              code: tuple[str, Path, int], noop: int | None, first: int) -> Figures:
+    name, folder, commits = code
+    controller = Controller(env, remote, work, "1h", folder)
+    try:
+        head = _git(repo, "rev-parse", "HEAD")
+        _until(lambda: _converged(controller.port, head), 1800, f"{name}'s first converge")
+        converged = _rss_mib(controller.process.pid)
+        print(f"N={size}: {name}: measuring {commits} one-line commits", file=sys.stderr, flush=True)
+        seconds, cpu, rss = _commits(repo, size, controller, commits, first)
+        return Figures(size, name, noop, seconds, cpu, rss, converged, _rss_mib(controller.process.pid, "VmHWM"))
+    finally:
+        controller.stop()
+
+
+def rewrite_readme(table: str, command: str) -> None:
+    readme = README.read_text()
+    start, end = readme.index(BEGIN) + len(BEGIN), readme.index(END)
+    README.write_text(f"{readme[:start]}\nMeasured with `{command}`:\n\n{table}\n{readme[end:]}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", default="200,1000", help="comma-separated numbers of environment targets")
+    parser.add_argument("--commits", type=int, default=100, help="one-line commits to converge at each size")
+    parser.add_argument("--baseline-rev", help="also measure the code of this git revision (e.g. HEAD~3)")
+    parser.add_argument("--baseline-commits", type=int, help="one-line commits for the baseline (default: --commits)")
+    parser.add_argument("--readme", action="store_true", help="rewrite the results table in README.md")
+    parser.add_argument("--keep", action="store_true", help="keep the work directory")
+    args = parser.parse_args()
+    binaries = dataclasses.replace(build.ensure(lambda _: None), kube_controller_manager=None, kube_scheduler=None,
+                                   kwok=None)
+    rows = []
+    for size in (int(s) for s in args.sizes.split(",")):
+        work = Path(tempfile.mkdtemp(prefix=f"bench-controller-{size}-"))
+        try:
+            baseline = None
+            if args.baseline_rev:
+                baseline = (f"reconciler@{args.baseline_rev}", extract(args.baseline_rev, work / "baseline"),
+                            args.baseline_commits or args.commits)
+            rows += [figures.row() for figures in run(size, args.commits, work, binaries, baseline)]
+        finally:
+            if not args.keep:
+                shutil.rmtree(work, ignore_errors=True)
+    table = "\n".join([HEADER, *rows])
+    print(table)
+    if args.readme:
+        rewrite_readme(table, "bench/controller.py " + " ".join(sys.argv[1:]))
+
+if __name__ == "__main__":
+    main()
