@@ -40,17 +40,33 @@ def usage(queue: Object) -> Usage:
 
 
 def admitted(queue: Object | None) -> int:
-    return int((queue or {}).get("status", {}).get("admittedWorkloads", 0))
+    """Workloads the ClusterQueue holds quota for: admitted, or reserving quota on their way to admission."""
+    status = (queue or {}).get("status", {})
+    return max(int(status.get("admittedWorkloads", 0)), int(status.get("reservingWorkloads", 0)))
+
+
+def stopped(queue: Object | None, generation: int) -> bool:
+    """Kueue has seen the stop: its status was written after the patch, so the counts beside it are current.
+    Until then the counts may predate a workload admitted a moment ago and read 0 while it holds quota."""
+    for condition in (queue or {}).get("status", {}).get("conditions", []):
+        if condition.get("type") == "Active":
+            return (condition.get("status") == "False" and condition.get("reason") == "Stopped"
+                    and int(condition.get("observedGeneration", generation)) >= generation)
+    return False
 
 
 def drain(client: ClusterClient, name: str, timeout: float, interval: float = 0.5) -> Drain:
-    """Stop a ClusterQueue (HoldAndDrain) and wait up to ``timeout`` seconds for it to admit nothing."""
-    client.merge_patch("ClusterQueue", None, name, {"spec": {"stopPolicy": "HoldAndDrain"}})
+    """Stop a ClusterQueue (HoldAndDrain) and wait up to ``timeout`` seconds for Kueue to report it stopped
+    and holding no workload."""
+    patched = client.merge_patch("ClusterQueue", None, name, {"spec": {"stopPolicy": "HoldAndDrain"}})
+    generation = int(patched.get("metadata", {}).get("generation", 0))
     deadline = time.monotonic() + timeout
     while True:
-        count = admitted(client.get("ClusterQueue", None, name))
-        if count == 0 or time.monotonic() >= deadline:
-            return Drain(name, count == 0, count)
+        queue = client.get("ClusterQueue", None, name)
+        count = admitted(queue)
+        drained = queue is None or (stopped(queue, generation) and count == 0)
+        if drained or time.monotonic() >= deadline:
+            return Drain(name, drained, count)
         time.sleep(interval)
 
 
