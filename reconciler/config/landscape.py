@@ -10,7 +10,7 @@ from reconciler.config.guardrails import Guardrails
 from reconciler.config.load import LoadResult, load_repository
 from reconciler.config.model import Landscape
 from reconciler.config.resolve import resolve
-from reconciler.config.schema import validate_document
+from reconciler.config.schema import expect, validate_document
 from reconciler.config.validated import RESULTS, SchemaResults
 from reconciler.errors import InvalidRepository, ReconcilerError
 
@@ -30,6 +30,7 @@ def landscape_from(loaded: LoadResult, guardrails: Guardrails = DEFAULT_GUARDRAI
     if results is not None:
         results.new_generation()
     validate = validate_document if results is None else results.errors
+    expect(loaded.documents)
     for document in loaded.documents:
         document_errors = validate(document)
         errors.extend(document_errors)

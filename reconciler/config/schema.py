@@ -6,17 +6,19 @@ import datetime
 import functools
 import json
 import re
+from collections import Counter
 from collections.abc import Callable, Iterable
 from importlib import resources
-from typing import Any
-
-import jsonschema
-from jsonschema.exceptions import ValidationError
+from typing import TYPE_CHECKING, Any
 
 from reconciler.config import compiled, suggest
 from reconciler.config.located import Document, location_of
 from reconciler.config.quantity import parse_quantity
 from reconciler.errors import ConfigError
+
+if TYPE_CHECKING:  # jsonschema is imported when a document needs its messages: a large repository's no-op never
+    import jsonschema  # does (its import costs about as much as validating a hundred documents compiled)
+    from jsonschema.exceptions import ValidationError
 
 KINDS = ("Platform", "Cluster", "Team", "Profile", "Environment")
 
@@ -187,6 +189,15 @@ def _compiled_check(kind: str) -> compiled.Check:
     return compiled.compile_check(inlined_schema(kind), _FORMATS, _NUMBER_RULES)
 
 
+def expect(documents: Iterable[Document]) -> None:
+    """Documents about to be validated: in a repository of more than COMPILE_AFTER, every kind's check is compiled
+    from its first document, the few Platforms and Clusters too, so jsonschema is needed only for errors."""
+    counts = Counter(document.kind for document in documents)
+    if sum(counts.values()) > COMPILE_AFTER:
+        for kind in counts.keys() & set(KINDS):
+            _validated[kind] = max(_validated[kind], COMPILE_AFTER)
+
+
 def _accepted_fast(document: Document) -> bool:
     _validated[document.kind] += 1
     return _validated[document.kind] > COMPILE_AFTER and _compiled_check(document.kind)(document.body)
@@ -195,6 +206,8 @@ def _accepted_fast(document: Document) -> bool:
 @functools.cache
 def _validators() -> dict[str, jsonschema.Draft202012Validator]:
     """One validator per kind, built once per process."""
+    import jsonschema
+
     checker = jsonschema.FormatChecker(formats=())
     for name, check in _FORMATS.items():
         checker.checkers[name] = (check, ())

@@ -104,3 +104,42 @@ def test_commands_that_read_no_repository_load_no_schema_validation(argv: tuple[
     done = subprocess.run([sys.executable, "-c", HELP_PROBE, ",".join(VALIDATION), *argv], capture_output=True,
                           text=True, check=True)
     assert done.stderr.strip().splitlines()[-1] == "[]"
+
+
+def _large_repository(directory: Path, environments: int) -> Path:
+    """sample-repo with enough environments that every kind's check is compiled from its first document."""
+    shutil.copytree(SAMPLE, directory)
+    dev = next(p for p in (directory / "environments").glob("*.yaml") if "name: dev" in p.read_text())
+    text = dev.read_text()
+    agent = "3f9c1a2e5b7d4c8e9a0b1c2d3e4f5a6b"
+    assert agent in text
+    copies = [text.replace("name: dev", f"name: copy-{n}", 1).replace("namespace: ml-dev", f"namespace: ml-copy-{n}")
+              .replace(agent, f"{n:032x}") for n in range(environments)]
+    (directory / "environments" / "copies.yaml").write_text("---\n".join(copies))
+    return directory
+
+
+def test_a_large_valid_repository_is_validated_without_jsonschema(tmp_path: Path) -> None:
+    """jsonschema writes the messages of errors; a valid repository of many documents never needs it (its import
+    costs about as much as validating a hundred documents with the compiled checks)."""
+    repo = _large_repository(tmp_path / "repo", 60)
+    code, _, _ = _loaded("validate", str(repo))
+    assert code == 0
+    done = subprocess.run([sys.executable, "-c", HELP_PROBE, "jsonschema,fastjsonschema", "validate", str(repo)],
+                          capture_output=True, text=True, check=True)
+    loaded = done.stderr.strip().splitlines()[-1]
+    assert "'fastjsonschema'" in loaded and "'jsonschema'" not in loaded, loaded
+
+
+def test_an_error_in_a_large_repository_still_gets_jsonschemas_message_and_line(tmp_path: Path) -> None:
+    repo = _large_repository(tmp_path / "repo", 60)
+    copies = repo / "environments" / "copies.yaml"
+    lines = copies.read_text().splitlines()
+    line = next(i for i, text in enumerate(lines) if "name: copy-30" in text) + 1  # its spec: line
+    lines.insert(line + 1, "  colour: blue")
+    copies.write_text("\n".join(lines) + "\n")
+    done = subprocess.run([sys.executable, "-m", "reconciler.cli", "validate", str(repo)], capture_output=True,
+                          text=True, check=False)
+    shown = done.stdout + done.stderr
+    assert done.returncode == 1 and "1 error(s)" in shown, shown
+    assert f"environments/copies.yaml:{line + 2}: spec.colour: unknown field" in shown, shown
