@@ -55,9 +55,22 @@ def trimmed(obj: Object) -> Object:
     return {**obj, "metadata": kept}
 
 
+# Annotations the cluster's own controllers keep up to date after each write of ours: the deployment controller's
+# revision counter follows every template change, so telling it would converge the target again for nothing.
+CONTROLLER_ANNOTATIONS = frozenset({"deployment.kubernetes.io/revision"})
+
+
+def _content_metadata(metadata: Object) -> Object:
+    kept = {k: v for k, v in metadata.items() if k != "resourceVersion"}
+    annotations = kept.get("annotations")
+    if isinstance(annotations, dict) and annotations.keys() & CONTROLLER_ANNOTATIONS:
+        kept["annotations"] = {k: v for k, v in annotations.items() if k not in CONTROLLER_ANNOTATIONS}
+    return kept
+
+
 def entry_of(obj: Object) -> Entry:
     small = trimmed(obj)
-    metadata = {k: v for k, v in small.get("metadata", {}).items() if k != "resourceVersion"}
+    metadata = _content_metadata(small.get("metadata", {}))
     content = {**{k: v for k, v in small.items() if k != "status"}, "metadata": metadata}
     return Entry(version_of(obj), _dump(small), hashlib.blake2b(_dump(content), digest_size=16).digest())
 

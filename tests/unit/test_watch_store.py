@@ -131,3 +131,25 @@ def test_a_write_is_recorded_only_by_the_watches_whose_selector_it_matches() -> 
     assert not _covers("/api/v1/namespaces/other/resourcequotas", path) and not _covers("/api/v1/configmaps", path)
     assert _key_of_path(path) == ("ml", "q") and _key_of_path(f"{named.path}/view") == ("", "view")
     assert _key_of_path("/api/v1/namespaces/ml") == ("", "ml")  # a Namespace is cluster-scoped
+
+
+def _deployment(version: int, image: str, revision: str | None) -> dict[str, Any]:
+    annotations = {"deployment.kubernetes.io/revision": revision} if revision else {}
+    return {"apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": "ml-agent", "namespace": "ml", "resourceVersion": str(version),
+                         "annotations": {"team": "vision", **annotations}},
+            "spec": {"template": {"spec": {"containers": [{"name": "agent", "image": image}]}}}}
+
+
+def test_the_deployment_controllers_revision_counter_is_not_drift_and_other_annotations_are() -> None:
+    store, told = _store()
+    store.replace([_deployment(1, "agent:1", None)])
+    store.event("MODIFIED", _deployment(2, "agent:1", "1"))  # set by the deployment controller after our write
+    store.event("MODIFIED", _deployment(3, "agent:1", "2"))
+    held = store.get(("ml", "ml-agent"))
+    assert told == [] and held["metadata"]["annotations"]["deployment.kubernetes.io/revision"] == "2"
+    store.event("MODIFIED", _deployment(4, "agent:2", "2"))  # someone else's template edit
+    changed = _deployment(5, "agent:2", "2")
+    changed["metadata"]["annotations"]["team"] = "research"
+    store.event("MODIFIED", changed)
+    assert told == [("ml", "ml-agent"), ("ml", "ml-agent")]
