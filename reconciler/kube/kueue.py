@@ -47,10 +47,12 @@ def admitted(queue: Object | None) -> int:
 
 def stopped(queue: Object | None, generation: int) -> bool:
     """Kueue has seen the stop: its status was written after the patch, so the counts beside it are current.
-    Until then the counts may predate a workload admitted a moment ago and read 0 while it holds quota."""
+    Until then the counts may predate a workload admitted a moment ago and read 0 while it holds quota. Kueue
+    names ``Stopped`` first among the reasons a queue is inactive, unless the queue is already being deleted
+    (``Terminating``, which still evicts under HoldAndDrain)."""
     for condition in (queue or {}).get("status", {}).get("conditions", []):
         if condition.get("type") == "Active":
-            return (condition.get("status") == "False" and condition.get("reason") == "Stopped"
+            return (condition.get("status") == "False" and condition.get("reason") in ("Stopped", "Terminating")
                     and int(condition.get("observedGeneration", generation)) >= generation)
     return False
 
