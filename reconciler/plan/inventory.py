@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from reconciler.config.model import ENVIRONMENT_LABEL, MANAGED_BY_VALUE, PLATFORM_LABEL
@@ -50,6 +51,11 @@ class Inventory:
     objects: tuple[ObjectRef, ...] = field(default_factory=tuple)
     platform: str = ""
     applied_by: str = ""  # "controller" or "cli"; empty in inventories written before it was recorded
+
+    @cached_property
+    def listed(self) -> frozenset[ObjectRef]:
+        """``objects`` as a set, built once: ownership asks of every live object whether it is listed."""
+        return frozenset(self.objects)
 
 
 def selector(platform: str) -> str:

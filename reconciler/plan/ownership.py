@@ -68,7 +68,7 @@ def judge(target: Target, ref: ObjectRef, obj: dict[str, Any], inventory: Invent
                        "left alone. Delete or rename it, or set `adopt: true` on the environment to take it over")
     if belongs_to(owner, target.environment.name, target.platform):
         listed = inventory is not None and inventory.environment == target.environment.name and (
-            ref in inventory.objects)
+            ref in inventory.listed)
         if listed or adopt:
             return Verdict("ours", owner=owner)
         if ORPHANED_ANNOTATION in (obj.get("metadata", {}).get("annotations") or {}):

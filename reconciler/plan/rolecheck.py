@@ -65,20 +65,22 @@ def names(desired: Mapping[str, list[Object]]) -> set[str]:
 def refuse_dangerous(plans: Sequence[TargetPlan], desired: Mapping[str, list[Object]],
                      roles: Mapping[str, Object | None]) -> list[TargetPlan]:
     """Every planned target that would bind a dangerous ClusterRole, refused; a warning where a bound one is
-    missing. ``roles`` are the ClusterRoles as the cluster holds them (None: it has no such role)."""
-    return [_checked(plan, desired.get(plan.key, []), roles) for plan in plans]
+    missing. ``roles`` are the ClusterRoles as the cluster holds them (None: it has no such role). Each role's
+    dangerous rules are found once for the cluster, not once per target that binds it."""
+    dangers = {role: dangerous_rules(live) for role, live in roles.items() if live is not None}
+    return [_checked(plan, desired.get(plan.key, []), dangers) for plan in plans]
 
 
-def _checked(plan: TargetPlan, desired: list[Object], roles: Mapping[str, Object | None]) -> TargetPlan:
+def _checked(plan: TargetPlan, desired: list[Object], dangers: Mapping[str, list[str]]) -> TargetPlan:
     warnings, refusals = list(plan.warnings), list(plan.refusals)
     for role, bindings in sorted(bound_cluster_roles(desired).items()):
-        live = roles.get(role)
+        rules = dangers.get(role)
         where = f"cluster {plan.cluster}: RoleBinding {plan.namespace}/{bindings[0]} binds ClusterRole {role}"
-        if live is None:
+        if rules is None:
             warnings.append(f"{where}, which does not exist there: the binding grants nothing until it "
                             "does (the agent's is installed by deploy/agent-role.yaml)")
             continue
-        for rule in dangerous_rules(live):
+        for rule in rules:
             refusals.append(f"{where}, which holds the rule {rule}; nothing in this target is written. "
                             f"Remove the rule from the ClusterRole, or {role} from the guardrails' "
                             "allowedClusterRoles and the repository's access entries")
