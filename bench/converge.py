@@ -36,7 +36,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.cost import Cost, measure  # noqa: E402
-from bench.revision import extract  # noqa: E402
+from bench.revision import extract, require  # noqa: E402
 from testenv import build, controlplane  # noqa: E402
 
 RECONCILER = [sys.executable, "-m", "reconciler.cli"]
@@ -298,6 +298,7 @@ def main() -> None:
     if unknown:
         parser.error(f"unknown phase or baseline: {', '.join(sorted(unknown))}")
     levels = [int(c) for c in args.reconciler_concurrency.split(",")]
+    require([rev for rev in args.baseline_rev.split(",") if rev])
     rows: list[Row] = []
     notes: list[str] = []
     for size in (int(s) for s in args.sizes.split(",")):
