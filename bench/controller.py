@@ -27,6 +27,7 @@ import hashlib
 import hmac
 import json
 import os
+import shlex
 import shutil
 import statistics
 import subprocess
@@ -277,7 +278,7 @@ def main() -> None:
     table = "\n".join([HEADER, *rows])
     print(table)
     if args.readme:
-        rewrite_readme(table, "bench/controller.py " + " ".join(sys.argv[1:]))
+        rewrite_readme(table, "bench/controller.py " + shlex.join(sys.argv[1:]))
 
 if __name__ == "__main__":
     main()

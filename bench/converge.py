@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import dataclasses
+import shlex
 import shutil
 import subprocess
 import sys
@@ -311,7 +312,7 @@ def main() -> None:
     text = table(rows, names) + "\n\n" + "\n".join(notes)
     print(text)
     if args.readme:
-        rewrite_readme(text, "python bench/converge.py " + " ".join(sys.argv[1:]))
+        rewrite_readme(text, "python bench/converge.py " + shlex.join(sys.argv[1:]))
 
 
 def _size(size: int, phases: list[str], baselines: set[str], levels: list[int],

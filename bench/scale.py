@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import os
+import shlex
 import shutil
 import signal
 import sys
@@ -143,7 +144,7 @@ def main() -> None:
     # SIGTERM (a long run stopped) unwinds like Ctrl-C, so every control plane started is stopped again.
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     before = memory()
-    command = "python bench/scale.py " + " ".join(sys.argv[1:])
+    command = "python bench/scale.py " + shlex.join(sys.argv[1:])
     rows: list[Row] = []
     wanted = [f"{topology} {phase}" for topology in topologies for phase in phases]
 
