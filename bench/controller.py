@@ -27,7 +27,6 @@ import hashlib
 import hmac
 import json
 import os
-import shlex
 import shutil
 import statistics
 import subprocess
@@ -42,13 +41,12 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench import readme  # noqa: E402
 from bench.converge import generate  # noqa: E402
 from bench.revision import extract  # noqa: E402
 from testenv import audit, build, controlplane, users  # noqa: E402
 
 SECRET = "bench-webhook-secret"
-README = ROOT / "README.md"
-BEGIN, END = "<!-- bench:controller -->", "<!-- /bench:controller -->"
 NOT_COUNTED = ("leases",)
 
 
@@ -246,12 +244,6 @@ def _measured(env: controlplane.TestEnv, repo: Path, remote: Path, work: Path, s
         controller.stop()
 
 
-def rewrite_readme(table: str, command: str) -> None:
-    readme = README.read_text()
-    start, end = readme.index(BEGIN) + len(BEGIN), readme.index(END)
-    README.write_text(f"{readme[:start]}\nMeasured with `{command}`:\n\n{table}\n{readme[end:]}")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", default="200,1000", help="comma-separated numbers of environment targets")
@@ -278,7 +270,7 @@ def main() -> None:
     table = "\n".join([HEADER, *rows])
     print(table)
     if args.readme:
-        rewrite_readme(table, "bench/controller.py " + shlex.join(sys.argv[1:]))
+        readme.rewrite("controller", table)
 
 if __name__ == "__main__":
     main()

@@ -14,7 +14,7 @@ API server counted (apiserver_request_total).
 
     .venv/bin/python bench/converge.py [--sizes 200,1000] [--phases cold,no-op,one-change]
         [--baselines limit,checked,kubectl] [--concurrency 4,8,16,32] [--reconciler-concurrency 16,8,32]
-        [--baseline-rev 608cf84,d692f5a] [--repeat 5] [--readme] [--keep]
+        [--baseline-rev 608cf84,e4b6ba2] [--repeat 5] [--readme] [--keep]
 
 The control plane runs without a controller manager so that only the clients load the server. --readme rewrites
 the table between the bench:converge markers of README.md.
@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import dataclasses
-import shlex
 import shutil
 import subprocess
 import sys
@@ -36,6 +35,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench import readme  # noqa: E402
 from bench.cost import Cost, measure  # noqa: E402
 from bench.revision import extract, require  # noqa: E402
 from testenv import build, controlplane  # noqa: E402
@@ -43,8 +43,6 @@ from testenv import build, controlplane  # noqa: E402
 RECONCILER = [sys.executable, "-m", "reconciler.cli"]
 LIMIT = [sys.executable, str(ROOT / "bench" / "limit.py")]
 PHASES = ("cold", "no-op", "one-change")
-README = ROOT / "README.md"
-BEGIN, END = "<!-- bench:converge -->", "<!-- /bench:converge -->"
 Runs = dict[str, Cost]
 
 HEADER = """apiVersion: reconciler.dev/v1alpha1
@@ -271,12 +269,6 @@ def table(rows: list[Row], baselines: list[str]) -> str:
     return "\n".join(lines)
 
 
-def rewrite_readme(text: str, command: str) -> None:
-    readme = README.read_text()
-    start, end = readme.index(BEGIN) + len(BEGIN), readme.index(END)
-    README.write_text(f"{readme[:start]}\nMeasured with `{command}`:\n\n{text}\n{readme[end:]}")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", default="200,1000", help="comma-separated numbers of environment targets")
@@ -287,7 +279,7 @@ def main() -> None:
     parser.add_argument("--reconciler-concurrency", default="32", help="apply --in-flight of the measured runs; "
                         "further comma-separated values are tried on a cold converge after them")
     parser.add_argument("--baseline-rev", default="", help="also measure the reconciler of these git revisions "
-                        "(comma-separated), each on a control plane of its own (e.g. 608cf84,d692f5a)")
+                        "(comma-separated), each on a control plane of its own (e.g. 608cf84,e4b6ba2)")
     parser.add_argument("--repeat", type=int, default=1, help="no-op runs per reconciler, the revisions taking "
                         "turns; the median is reported")
     parser.add_argument("--readme", action="store_true", help="rewrite the results table in README.md")
@@ -312,7 +304,7 @@ def main() -> None:
     text = table(rows, names) + "\n\n" + "\n".join(notes)
     print(text)
     if args.readme:
-        rewrite_readme(text, "python bench/converge.py " + shlex.join(sys.argv[1:]))
+        readme.rewrite("converge", text)
 
 
 def _size(size: int, phases: list[str], baselines: set[str], levels: list[int],

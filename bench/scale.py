@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import os
-import shlex
 import shutil
 import signal
 import sys
@@ -36,15 +35,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench import fleet, scale_repo  # noqa: E402
+from bench import fleet, readme, scale_repo  # noqa: E402
 from bench.fleet import MIB, FleetCost  # noqa: E402
 from testenv import build, controlplane  # noqa: E402
 
 RECONCILER = [sys.executable, "-m", "reconciler.cli"]
 PHASES = ("cold", "no-op", "one-change")
 TOPOLOGIES = ("hub", "per-cluster")
-README = ROOT / "README.md"
-BEGIN, END = "<!-- bench:scale -->", "<!-- /bench:scale -->"
 Row = tuple[str, str, FleetCost, float]  # topology, phase, cost, the servers' idle CPU-seconds per second
 
 
@@ -114,14 +111,6 @@ def table(rows: list[Row], clusters: int, per_cluster: int, before: str) -> str:
             f"planes started: {before}.\n\n" + "\n".join(lines))
 
 
-def rewrite_readme(text: str, command: str) -> None:
-    readme = README.read_text()
-    if BEGIN not in readme or END not in readme:
-        raise SystemExit(f"{README}: no {BEGIN} ... {END} section to rewrite; add the two markers where the table goes")
-    start, end = readme.index(BEGIN) + len(BEGIN), readme.index(END)
-    README.write_text(f"{readme[:start]}\nMeasured with `{command}`:\n\n{text}\n{readme[end:]}")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--clusters", type=int, default=10, help="number of control planes (default 10)")
@@ -144,7 +133,6 @@ def main() -> None:
     # SIGTERM (a long run stopped) unwinds like Ctrl-C, so every control plane started is stopped again.
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     before = memory()
-    command = "python bench/scale.py " + shlex.join(sys.argv[1:])
     rows: list[Row] = []
     wanted = [f"{topology} {phase}" for topology in topologies for phase in phases]
 
@@ -153,7 +141,7 @@ def main() -> None:
         if len(rows) < len(wanted):
             text += f"\n\n(Not yet measured when this was written: {', '.join(wanted[len(rows):])}.)"
         if args.readme:
-            rewrite_readme(text, command)
+            readme.rewrite("scale", text)
 
     for topology in topologies:
         topology_runs(topology, args.clusters, args.targets, phases, binaries, args.keep, rows, measured)
