@@ -10,6 +10,7 @@ from reconciler.config.guardrails import Guardrails
 from reconciler.config.load import LoadResult, load_repository
 from reconciler.config.model import Landscape
 from reconciler.config.resolve import resolve
+from reconciler.config.resolve_memo import ResolveMemo
 from reconciler.config.schema import expect, validate_document
 from reconciler.config.validated import RESULTS, SchemaResults
 from reconciler.errors import InvalidRepository, ReconcilerError
@@ -21,9 +22,10 @@ class RepositoryNotFound(ReconcilerError):
 
 @without_cyclic_gc
 def landscape_from(loaded: LoadResult, guardrails: Guardrails = DEFAULT_GUARDRAILS,
-                   results: SchemaResults | None = RESULTS) -> Landscape:
+                   results: SchemaResults | None = RESULTS, memo: ResolveMemo | None = None) -> Landscape:
     """Validate and resolve loaded documents; raises InvalidRepository with every error found. ``results`` keeps
-    schema results of unchanged documents between landscapes (None: every document is validated afresh)."""
+    schema results of unchanged documents between landscapes (None: every document is validated afresh), and
+    ``memo`` the environments resolved (None: every environment is resolved afresh)."""
     errors = list(loaded.errors)
     valid = []
     broken: set[tuple[str, str]] = set()
@@ -39,7 +41,7 @@ def landscape_from(loaded: LoadResult, guardrails: Guardrails = DEFAULT_GUARDRAI
         else:
             valid.append(document)
     landscape, reference_errors = resolve(valid, loaded.files, broken, all_read=not loaded.unread,
-                                         guardrails=guardrails)
+                                         guardrails=guardrails, memo=memo)
     errors.extend(reference_errors)
     if errors:
         raise InvalidRepository(errors)

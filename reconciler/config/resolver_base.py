@@ -55,6 +55,15 @@ class ResolverBase:
     def named(self, kind: str) -> dict[str, Document]:
         return self.by_kind.get(kind, {})
 
+    def parents(self, name: str) -> tuple[Document | None, Document | None]:
+        """The Profile and the Environment named ``name`` (what an ``extends`` entry may name)."""
+        return self.named("Profile").get(name), self.named("Environment").get(name)
+
+    @property
+    def complete(self) -> bool:
+        """Every document was read and passed its schema: nothing the resolve reports depends on what is missing."""
+        return self.all_read and not self.broken
+
 
 def suggest(name: str, known: Iterable[str]) -> str:
     names = sorted(known)

@@ -18,6 +18,7 @@ from reconciler import config
 from reconciler.config import contexts, guardrails
 from reconciler.config.guardrails import Guardrails
 from reconciler.config.model import Landscape
+from reconciler.config.resolve_memo import ResolveMemo
 from reconciler.controller.documents import Documents
 from reconciler.kube.guardrails import read_installed
 
@@ -33,6 +34,7 @@ class StartGuardrails:
         self.context_overrides = tuple(context_overrides)
         self.installed: Guardrails | None = None
         self.documents = Documents()  # a commit parses only the documents it changed
+        self.resolved = ResolveMemo()  # and resolves only the environments they reach
 
     def load(self, root: Path) -> Landscape:
         """The landscape at ``root`` validated against the installed guardrails (InvalidRepository if it asks for
@@ -55,5 +57,5 @@ class StartGuardrails:
         return self._load(root, found.guardrails)
 
     def _load(self, root: Path, limits: Guardrails) -> Landscape:
-        landscape = config.landscape_from(self.documents.load(root), limits)
+        landscape = config.landscape_from(self.documents.load(root), limits, memo=self.resolved)
         return contexts.overridden(landscape, self.context_overrides, self.cluster)

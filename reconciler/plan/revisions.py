@@ -11,6 +11,7 @@ from reconciler.config.files import ParseCache, load_revision
 from reconciler.config.guardrails import DEFAULT as DEFAULT_GUARDRAILS
 from reconciler.config.guardrails import Guardrails
 from reconciler.config.model import MANAGED_BY_LABEL, MANAGED_BY_VALUE, Landscape, Platform, Target
+from reconciler.config.resolve_memo import ResolveMemo
 from reconciler.errors import ConfigError, InvalidRepository
 from reconciler.policy.findings import QuotaUsage
 from reconciler.render.namespace import QUOTA_NAME
@@ -49,13 +50,14 @@ def load_revisions(repo: Path, base: str, head: str = "HEAD", guardrails: Guardr
     base_revision = source.resolve_revision(repo, base)
     head_revision = source.resolve_revision(repo, head)
     cache: ParseCache = {}
+    memo = ResolveMemo()  # the base resolves again only the environments the change touches
     try:
-        after = landscape_from(load_revision(repo, head_revision, cache), guardrails)
+        after = landscape_from(load_revision(repo, head_revision, cache), guardrails, memo=memo)
     except InvalidRepository as invalid:
         raise InvalidRevision(head_revision, invalid.errors) from None
     notes: list[str] = []
     try:
-        before = landscape_from(load_revision(repo, base_revision, cache), guardrails)
+        before = landscape_from(load_revision(repo, base_revision, cache), guardrails, memo=memo)
     except InvalidRepository as invalid:
         before = empty_landscape()
         notes.append(f"the base revision {base} ({base_revision.short}) is not valid ({len(invalid.errors)} "
