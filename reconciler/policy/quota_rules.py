@@ -16,6 +16,8 @@ def _lower(before: str, after: str) -> bool:
 
 
 def quota_lowered(check: Assessment, name: str, before: Environment, after: Environment, live: bool) -> None:
+    if before.quota == after.quota:
+        return  # the same text of every quantity: none is lower (most environments of a commit)
     lowered = [f"{resource} {before.quota[resource]} -> {value}" for resource, value in sorted(after.quota.items())
                if resource in before.quota and _lower(before.quota[resource], value)]
     if lowered:
