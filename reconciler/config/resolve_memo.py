@@ -5,8 +5,11 @@ transitively), the Platform, the guardrails, the clusters of its targets and the
 else. A document's digest names its path, text and place in its file (:class:`reconciler.config.located.
 Document`), so an environment whose document and ancestors have the digests they had, in a landscape whose Platform
 and guardrails are equal and where its clusters and teams are equal, resolves to what it resolved to before, with
-the same checks passed: that result is taken as it is. Only a resolve that found no error at all is remembered (so
-a reused environment has no error to tell), and only the last one: memory stays that of one revision.
+the same checks passed: that result is taken as it is. Only a resolve of a complete repository (every file read,
+every document schema-valid) whose own checks found no error is remembered, so a reused environment has no error to
+tell; a revision refused for something outside the resolve (a duplicate key in some file) may leave its clean
+environments remembered, each a resolve of its own inputs. Only the last one is kept: memory stays that of one
+revision.
 
 What spans environments (namespaces claimed twice, agent instances, Kueue cohorts, the Platform's risk settings) is
 checked again over every environment, reused or not.
