@@ -53,6 +53,7 @@ from testenv import audit, build, clients, controlplane, users  # noqa: E402
 
 SECRET = "bench-webhook-secret"
 NOT_COUNTED = ("leases",)
+PREFIX = "c"  # of the generated environments' namespaces: c-0000, c-0001, ...
 QUOTA, GPU = "environment-quota", "requests.nvidia.com/gpu"
 AS_DEPLOYED = ("MALLOC_ARENA_MAX",)  # taken from deploy/deployment.yaml: the controller's memory is measured as run
 
@@ -219,7 +220,7 @@ class Controller:
 
 
 def _repository(work: Path, size: int) -> tuple[Path, Path]:
-    repo = generate(work / "repo", size, "c")
+    repo = generate(work / "repo", size, PREFIX)
     _git(repo, "init", "--quiet", "-b", "main")
     _git(repo, "add", ".")
     _git(repo, "commit", "--quiet", "-m", "bench")
@@ -235,7 +236,7 @@ def _commits(repo: Path, size: int, controller: Controller, commits: int,
     commit."""
     seconds, cpu, rss = [], [], []
     for number in range(first, first + commits):
-        generate(repo, size, "c", changed=0 if number % 2 == 0 else None)  # env-0000's GPU quota: one line
+        generate(repo, size, PREFIX, changed=0 if number % 2 == 0 else None)  # env-0000's GPU quota: one line
         _git(repo, "commit", "--quiet", "-am", f"change {number}")
         _git(repo, "push", "--quiet", "origin", "main")
         head = _git(repo, "rev-parse", "HEAD")
@@ -260,7 +261,7 @@ def _drifts(env: controlplane.TestEnv, size: int, count: int) -> list[float]:
     core = k8s.CoreV1Api(clients.api_client(env, "bench"))
     seconds = []
     for number in range(count):
-        namespace = f"c-{1 + number * (size - 1) // max(count, 1):04d}"
+        namespace = f"{PREFIX}-{1 + number * (size - 1) // max(count, 1):04d}"
         wanted = core.read_namespaced_resource_quota(QUOTA, namespace).spec.hard[GPU]
         began = time.monotonic()
         edited = core.patch_namespaced_resource_quota(QUOTA, namespace, {"spec": {"hard": {GPU: "99"}}})

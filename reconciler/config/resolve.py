@@ -23,7 +23,7 @@ class _Resolver(PlatformResolver, EnvironmentResolver):
         platform = self.platform()
         clusters = self.clusters()
         teams = self.teams()
-        reuse = memo.reader(platform, self.guardrails, clusters, teams) if memo and self.complete else None
+        reuse = memo.reader(platform, self.guardrails, clusters, teams) if memo is not None and self.complete else None
         resolved: list[tuple[Document, Ancestry | None, model.Environment, LocatedDict]] = []
         cluster = platform.control_plane_cluster
         if cluster and cluster not in clusters and self.reportable("Cluster", cluster):
